@@ -1,0 +1,224 @@
+"""Where MNIST and Fashion-MNIST live, how they are fetched and verified, and how they are split.
+
+Data is looked for, in this order:
+  1. a directory given explicitly (the `data_dir` config key or the `--data-dir` option);
+  2. the environment variable MNIST_DIR (FASHION_MNIST_DIR for Fashion-MNIST);
+  3. the per-user cache, $NN_SWEEP_CACHE/<name>, by default ~/.cache/nn-sweep/<name>
+     (or $XDG_CACHE_HOME/nn-sweep/<name>); Fashion-MNIST also looks in Debian's
+     /usr/share/datasets/fashion-mnist before the cache;
+  4. when none holds the files, they are downloaded into the cache, and each is checked
+     against the MD5 of its decompressed bytes (or of the official .gz) before it is kept.
+A directory named in 1 or 2 that lacks the files is an error, not a reason to download.
+"""
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from experiments.errors import DataError
+from experiments.idx import read_bytes, read_images, read_labels
+
+FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A data set's identity: its files' checksums and where to get them."""
+
+    name: str
+    env_var: str
+    mirrors: tuple
+    md5: dict  # file name -> set of accepted MD5s (decompressed bytes, or the official .gz)
+    system_dirs: tuple = ()
+    classes: tuple = tuple(str(digit) for digit in range(10))
+
+
+SOURCES = {
+    "mnist": Source(
+        name="mnist",
+        env_var="MNIST_DIR",
+        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
+                 "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        md5={
+            "train-images-idx3-ubyte": {"6bbc9ace898e44ae57da46a324031adb",
+                                        "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
+            "train-labels-idx1-ubyte": {"a25bea736e30d166cdddb491f175f624",
+                                        "d53e105ee54ea40749a09fcbcd1e9432"},
+            "t10k-images-idx3-ubyte": {"2646ac647ad5339dbf082846283269ea",
+                                       "9fb629c4189551a2d022fa330f9573f3"},
+            "t10k-labels-idx1-ubyte": {"27ae3e4e09519cfbb04c329615203637",
+                                       "ec29112dd5afa0611ce80d1b7f02629c"},
+        },
+    ),
+    "fashion-mnist": Source(
+        name="fashion-mnist",
+        env_var="FASHION_MNIST_DIR",
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        md5={
+            "train-images-idx3-ubyte": {"f4a8712d7a061bf5bd6d2ca38dc4d50a",
+                                        "8d4fb7e6c68d591d4c3dfef9ec88bf0d"},
+            "train-labels-idx1-ubyte": {"9018921c3c673c538a1fc5bad174d6f9",
+                                        "25c81989df183df01b3e8a0aad5dffbe"},
+            "t10k-images-idx3-ubyte": {"8181f5470baa50b63fa0f6fddb340f0a",
+                                       "bef4ecab320f06d8554ea6380940ec79"},
+            "t10k-labels-idx1-ubyte": {"15d484375f8d13e6eb1aabb0c3f46965",
+                                       "bb300cfdad3c16e7a12a480ee83cd310"},
+        },
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    ),
+}
+
+TRAINING_IMAGES = 50_000  # Nielsen's split: the first 50,000 train, the last 10,000 validate
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """A data set split into training, validation and test parts, each (X, labels).
+
+    X: (n, 784) float32 in [0, 1], one image per row; labels: (n,) int64.
+    """
+
+    name: str
+    directory: Path
+    training: tuple
+    validation: tuple
+    test: tuple
+    classes: tuple
+
+
+def cache_dir(environ=os.environ):
+    """The per-user cache directory of nn-sweep."""
+    if environ.get("NN_SWEEP_CACHE"):
+        return Path(environ["NN_SWEEP_CACHE"])
+    base = environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "nn-sweep"
+
+
+def find_file(directory, stem):
+    """The path of `stem` or `stem`.gz in directory, or None."""
+    for candidate in (Path(directory) / (stem + ".gz"), Path(directory) / stem):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def missing_files(directory):
+    return [stem for stem in FILES if find_file(directory, stem) is None]
+
+
+def locate(name, directory=None, environ=os.environ, download=True):
+    """The directory that holds data set `name`, downloading it into the cache if need be."""
+    source = _source(name)
+    explicit = [(directory, "the data directory")] if directory else []
+    if environ.get(source.env_var):
+        explicit.append((environ[source.env_var], f"${source.env_var}"))
+    for given, how in explicit[:1]:  # an explicit directory wins over the variable
+        missing = missing_files(given)
+        if missing:
+            raise DataError(f"{given}: {how} lacks {', '.join(f + '[.gz]' for f in missing)}")
+        return Path(given)
+    cache = cache_dir(environ) / source.name
+    for candidate in (*source.system_dirs, cache):
+        if not missing_files(candidate):
+            return Path(candidate)
+    if not download:
+        raise DataError(_how_to_provide(source, cache, "not found"))
+    fetch(source, cache)
+    return cache
+
+
+def fetch(source, destination, timeout=30):
+    """Download the missing files of `source` into `destination`, checking each MD5."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    for stem in missing_files(destination):
+        errors = []
+        for mirror in source.mirrors:
+            url = mirror + stem + ".gz"
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    payload = response.read()
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                errors.append(f"{url}: {getattr(error, 'reason', error)}")
+                continue
+            partial = destination / (stem + ".gz.part")
+            partial.write_bytes(payload)
+            digests = {hashlib.md5(payload).hexdigest()}
+            try:
+                digests.add(hashlib.md5(read_bytes(partial)).hexdigest())
+            except DataError:
+                pass  # not gzip-readable: only the raw digest can match, and will not
+            if digests & source.md5[stem]:
+                partial.replace(destination / (stem + ".gz"))
+                break
+            partial.unlink()
+            errors.append(f"{url}: MD5 {sorted(digests)[0]} does not match the known checksum")
+        else:
+            raise DataError(_how_to_provide(source, destination, "; ".join(errors)))
+
+
+def _how_to_provide(source, cache, reason):
+    files = ", ".join(f + ".gz" for f in FILES)
+    return (f"{source.name}: cannot get the data set ({reason}); put {files} in a directory "
+            f"and set {source.env_var}=/that/directory (or pass --data-dir), or copy them into {cache}")
+
+
+def _source(name):
+    if name not in SOURCES:
+        raise DataError(f"unknown data set {name!r}, expected one of {', '.join(SOURCES)}")
+    return SOURCES[name]
+
+
+def load_dataset(name="mnist", directory=None, train_size=None, environ=os.environ):
+    """Read data set `name` and split it as Nielsen does (50,000 / 10,000 / 10,000 test).
+
+    train_size: use only the first `train_size` of the 50,000 training images.
+    """
+    source = _source(name)
+    where = locate(name, directory, environ)
+    train_images = read_images(find_file(where, FILES[0]))
+    train_labels = read_labels(find_file(where, FILES[1]))
+    test_images = read_images(find_file(where, FILES[2]))
+    test_labels = read_labels(find_file(where, FILES[3]))
+    _check_pair(where, FILES[0], train_images, train_labels, len(source.classes))
+    _check_pair(where, FILES[2], test_images, test_labels, len(source.classes))
+    if len(train_images) <= TRAINING_IMAGES:
+        raise DataError(f"{find_file(where, FILES[0])}: {len(train_images)} images, "
+                        f"expected more than {TRAINING_IMAGES} (training + validation)")
+    n_train = TRAINING_IMAGES if train_size is None else min(int(train_size), TRAINING_IMAGES)
+    return DataSet(
+        name=name,
+        directory=where,
+        training=_as_float(train_images[:n_train], train_labels[:n_train]),
+        validation=_as_float(train_images[TRAINING_IMAGES:], train_labels[TRAINING_IMAGES:]),
+        test=_as_float(test_images, test_labels),
+        classes=source.classes,
+    )
+
+
+def _check_pair(where, images_stem, images, labels, n_classes):
+    labels_stem = images_stem.replace("images-idx3", "labels-idx1")
+    if len(images) != len(labels):
+        raise DataError(f"{find_file(where, labels_stem)}: {len(labels)} labels for "
+                        f"{len(images)} images in {find_file(where, images_stem).name}")
+    if images.shape[1] != 784:
+        raise DataError(f"{find_file(where, images_stem)}: images of {images.shape[1]} pixels, "
+                        f"expected 784 (28 x 28)")
+    if len(labels) and labels.max() >= n_classes:
+        raise DataError(f"{find_file(where, labels_stem)}: label {labels.max()}, "
+                        f"expected 0 to {n_classes - 1}")
+
+
+def _as_float(images, labels):
+    """(n, 784) uint8 -> float32 in [0, 1]; labels -> int64 (NumPy's index type)."""
+    X = images.astype(np.float32)
+    X *= np.float32(1 / 255)
+    return X, labels.astype(np.int64)

@@ -1,0 +1,17 @@
+"""The errors experiments raises, under nn's base class; only the CLI catches them."""
+
+from nn.errors import DivergedError, NNSweepError
+
+__all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError"]
+
+
+class DataError(NNSweepError):
+    """A data set is missing, unreadable, corrupt or fails its checksum."""
+
+
+class ConfigError(NNSweepError):
+    """A sweep configuration or an override is invalid."""
+
+
+class ResultsError(NNSweepError):
+    """A results directory is unreadable, malformed or in use by another sweep."""

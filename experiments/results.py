@@ -1,0 +1,137 @@
+"""The results store: the only code that knows the CSV columns and how files are written.
+
+A sweep's directory holds runs.csv (a row per trial), metrics.csv (a row per trial per
+epoch) and a folder per trial with its config.yaml and run.json. Every file is written
+whole to a temporary name and renamed over the old one, so a crash at any moment leaves
+the previous or the new version, each parseable. A trial's metrics are written before its
+runs row: the runs row is what marks a trial recorded, and metrics rows whose run_id has
+no runs row are leftovers of an interrupted write, ignored by readers and replaced when
+the trial is recorded again. A lock file keeps two sweeps from writing one directory.
+"""
+
+import csv
+import fcntl
+import io
+import json
+import os
+from pathlib import Path
+
+from experiments.errors import ResultsError
+
+RUNS_FILE = "runs.csv"
+METRICS_FILE = "metrics.csv"
+LOCK_FILE = ".lock"
+
+RUN_COLUMNS = (
+    "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
+    "dtype", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
+    "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
+)
+METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+
+# status of a recorded trial
+FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"
+STATUSES = (FINISHED, DIVERGED, FAILED)
+
+
+def read_csv_rows(path, columns):
+    """Rows of a CSV file as dicts of strings; [] when the file does not exist.
+
+    A file without the expected columns is an error that names it.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            if missing:
+                raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
+            return [row for row in reader if None not in row.values()]
+    except (OSError, csv.Error, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path}: unreadable: {error}") from None
+
+
+def write_atomically(path, text):
+    """Replace `path` by `text` so that readers see the old or the new content, never half."""
+    path = Path(path)
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def csv_text(columns, rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: _cell(row.get(column)) for column in columns})
+    return buffer.getvalue()
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back as the same float
+    return value
+
+
+class ResultsStore:
+    """Reads and writes one sweep's results directory; use as a context manager to lock it."""
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self._lock_handle = None
+
+    def __enter__(self):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle = open(self.directory / LOCK_FILE, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ResultsError(f"{self.directory}: another sweep is writing here ({holder}); "
+                               f"wait for it to end or pass --out DIR") from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._lock_handle = handle
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._lock_handle is not None:
+            self._lock_handle.close()  # closing releases the lock
+            self._lock_handle = None
+
+    @property
+    def runs_path(self):
+        return self.directory / RUNS_FILE
+
+    @property
+    def metrics_path(self):
+        return self.directory / METRICS_FILE
+
+    def runs(self):
+        """Recorded trials: run_id -> runs row (dict of strings)."""
+        return {row["run_id"]: row for row in read_csv_rows(self.runs_path, RUN_COLUMNS)}
+
+    def record(self, run_row, metric_rows, config_text, run_info):
+        """Record one completed (finished, diverged or failed) trial, replacing an older record."""
+        run_id = run_row["run_id"]
+        trial_dir = self.directory / run_id
+        trial_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(trial_dir / "config.yaml", config_text)
+        write_atomically(trial_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
+        recorded = self.runs()
+        metrics = [row for row in read_csv_rows(self.metrics_path, METRIC_COLUMNS)
+                   if row["run_id"] != run_id and row["run_id"] in recorded]
+        write_atomically(self.metrics_path, csv_text(METRIC_COLUMNS, metrics + list(metric_rows)))
+        recorded[run_id] = run_row
+        write_atomically(self.runs_path, csv_text(RUN_COLUMNS, list(recorded.values())))
