@@ -82,10 +82,16 @@ def _cell(value):
 
 
 class ResultsStore:
-    """Reads and writes one sweep's results directory; use as a context manager to lock it."""
+    """Reads and writes one sweep's results directory; use as a context manager to lock it.
 
-    def __init__(self, directory):
+    order: run_ids in the sweep's order; rows are kept in that order whatever order the
+    trials complete in (so -j 1 and -j N write the same files), rows of other run_ids
+    (recorded by an earlier version of the sweep) after them.
+    """
+
+    def __init__(self, directory, order=()):
         self.directory = Path(directory)
+        self._position = {run_id: i for i, run_id in enumerate(order)}
         self._lock_handle = None
 
     def __enter__(self):
@@ -132,6 +138,12 @@ class ResultsStore:
         recorded = self.runs()
         metrics = [row for row in read_csv_rows(self.metrics_path, METRIC_COLUMNS)
                    if row["run_id"] != run_id and row["run_id"] in recorded]
-        write_atomically(self.metrics_path, csv_text(METRIC_COLUMNS, metrics + list(metric_rows)))
+        write_atomically(self.metrics_path,
+                         csv_text(METRIC_COLUMNS, self._ordered(metrics + list(metric_rows))))
         recorded[run_id] = run_row
-        write_atomically(self.runs_path, csv_text(RUN_COLUMNS, list(recorded.values())))
+        write_atomically(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
+
+    def _ordered(self, rows):
+        """Rows sorted by their run's place in the sweep; a stable sort keeps epochs in order."""
+        last = len(self._position)
+        return sorted(rows, key=lambda row: self._position.get(row["run_id"], last))

@@ -1,0 +1,76 @@
+"""`python -m experiments train` and `show-data`: one network, or a look at the data; not sweeps."""
+
+import argparse
+import sys
+
+import numpy as np
+
+from experiments.argtypes import positive_float, positive_int
+from experiments.datasets import SOURCES, load_dataset
+from experiments.errors import NNSweepError
+from nn import SGD, Network
+
+
+def train_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments train",
+        description="Train one network and print its test accuracy after every epoch, "
+                    "as Nielsen's network.py does, then classify the first test image.")
+    parser.add_argument("--layers", type=positive_int, nargs="+", default=[784, 30, 10],
+                        help="layer sizes (default: 784 30 10)")
+    parser.add_argument("--epochs", type=positive_int, default=30)
+    parser.add_argument("--mini-batch-size", type=positive_int, default=10)
+    parser.add_argument("--eta", type=positive_float, default=3.0, help="learning rate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--train-size", type=positive_int, default=None,
+                        help="use the first N of the 50,000 training images")
+    parser.add_argument("--dataset", choices=sorted(SOURCES), default="mnist")
+    parser.add_argument("--data-dir", help="directory with the data set files")
+    return parser
+
+
+def train_main(argv=None) -> int:
+    args = train_parser().parse_args(argv)
+    try:
+        data = load_dataset(args.dataset, args.data_dir, train_size=args.train_size)
+        rng = np.random.default_rng(args.seed)
+        net = Network(args.layers, rng, dtype=args.dtype)
+        n_test = len(data.test[0])
+        best = None
+        for r in SGD(net, data.training, args.epochs, args.mini_batch_size, args.eta, rng,
+                     test_data=data.test, validation_data=data.validation):
+            print(f"Epoch {r.epoch}: {round(r.accuracy * n_test)} / {n_test} "
+                  f"(test {100 * r.accuracy:.2f}%, validation {100 * r.validation_accuracy:.2f}%, "
+                  f"cost {r.cost:.4f}, {r.seconds:.2f} s)", flush=True)
+            best = r if best is None or r.accuracy > best.accuracy else best
+    except (NNSweepError, ValueError) as error:
+        print(f"train: {error}", file=sys.stderr)
+        return 2
+    print(f"best: {100 * best.accuracy:.2f}% at epoch {best.epoch}")
+    result = net.classify(data.test[0][0])
+    print(f"classification of first test image: {data.classes[result.digit]} with confidence "
+          f"{result.confidence:.2f}; real label {data.classes[data.test[1][0]]}")
+    return 0
+
+
+def show_data_main(argv=None) -> int:
+    from experiments.preview import save_preview
+
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments show-data",
+        description="Save a PNG of the first images of a data set with their labels.")
+    parser.add_argument("--dataset", choices=sorted(SOURCES), default="mnist")
+    parser.add_argument("--data-dir", help="directory with the data set files")
+    parser.add_argument("--count", type=positive_int, default=20)
+    parser.add_argument("--part", choices=["training", "validation", "test"], default="training")
+    parser.add_argument("-o", "--output", default=None, help="PNG path (default: <dataset>.png)")
+    args = parser.parse_args(argv)
+    try:
+        data = load_dataset(args.dataset, args.data_dir)
+        path = save_preview(data, args.output or f"{args.dataset}.png", args.count, args.part)
+    except NNSweepError as error:
+        print(f"show-data: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
