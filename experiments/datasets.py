@@ -11,20 +11,26 @@ Data is looked for, in this order:
 A directory named in 1 or 2 that lacks the files is an error, not a reason to download.
 """
 
+import gzip
 import hashlib
+import http.client
+import numbers
 import os
+import tempfile
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from experiments.errors import DataError
-from experiments.idx import read_bytes, read_images, read_labels
+from experiments.idx import GZIP_MAGIC, read_images, read_labels
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+TRAINING_IMAGES = 50_000  # Nielsen's split: the first 50,000 train, the last 10,000 validate
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Source:
     md5: dict  # file name -> set of accepted MD5s (decompressed bytes, or the official .gz)
     system_dirs: tuple = ()
     classes: tuple = tuple(str(digit) for digit in range(10))
+    training_images: int = TRAINING_IMAGES  # the rest of the train file is the validation part
 
 
 SOURCES = {
@@ -76,8 +83,6 @@ SOURCES = {
     ),
 }
 
-TRAINING_IMAGES = 50_000  # Nielsen's split: the first 50,000 train, the last 10,000 validate
-
 
 @dataclass(frozen=True)
 class DataSet:
@@ -95,11 +100,14 @@ class DataSet:
 
 
 def cache_dir(environ=os.environ):
-    """The per-user cache directory of nn-sweep."""
+    """The per-user cache directory of nn-sweep (data set `name` lives in its subdirectory `name`)."""
     if environ.get("NN_SWEEP_CACHE"):
         return Path(environ["NN_SWEEP_CACHE"])
-    base = environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "nn-sweep"
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    if Path(xdg).is_absolute():  # the XDG spec says to ignore a relative path
+        return Path(xdg) / "nn-sweep"
+    home = Path(environ["HOME"]) if environ.get("HOME") else Path.home()
+    return home / ".cache" / "nn-sweep"
 
 
 def find_file(directory, stem):
@@ -111,6 +119,7 @@ def find_file(directory, stem):
 
 
 def missing_files(directory):
+    """The stems of FILES that are in directory neither plain nor gzipped."""
     return [stem for stem in FILES if find_file(directory, stem) is None]
 
 
@@ -121,6 +130,8 @@ def locate(name, directory=None, environ=os.environ, download=True):
     if environ.get(source.env_var):
         explicit.append((environ[source.env_var], f"${source.env_var}"))
     for given, how in explicit[:1]:  # an explicit directory wins over the variable
+        if not Path(given).is_dir():
+            raise DataError(f"{given}: {how} is not a directory")
         missing = missing_files(given)
         if missing:
             raise DataError(f"{given}: {how} lacks {', '.join(f + '[.gz]' for f in missing)}")
@@ -136,33 +147,65 @@ def locate(name, directory=None, environ=os.environ, download=True):
 
 
 def fetch(source, destination, timeout=30):
-    """Download the missing files of `source` into `destination`, checking each MD5."""
+    """Download the missing files of `source` into `destination`, checking each MD5.
+
+    Each file is tried on every mirror in turn; one whose MD5 matches none of
+    source.md5 is deleted, never kept.
+    """
     destination = Path(destination)
-    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        destination.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"{destination}: cannot create: {error.strerror or error}") from None
     for stem in missing_files(destination):
         errors = []
         for mirror in source.mirrors:
             url = mirror + stem + ".gz"
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
-                    payload = response.read()
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                errors.append(f"{url}: {getattr(error, 'reason', error)}")
+                payload = _download(url, timeout)
+            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
+                errors.append(f"{url}: {getattr(error, 'reason', None) or error}")
                 continue
-            partial = destination / (stem + ".gz.part")
-            partial.write_bytes(payload)
-            digests = {hashlib.md5(payload).hexdigest()}
-            try:
-                digests.add(hashlib.md5(read_bytes(partial)).hexdigest())
-            except DataError:
-                pass  # not gzip-readable: only the raw digest can match, and will not
-            if digests & source.md5[stem]:
-                partial.replace(destination / (stem + ".gz"))
+            mismatch = _keep_if_verified(payload, destination, stem, source.md5[stem])
+            if mismatch is None:
                 break
-            partial.unlink()
-            errors.append(f"{url}: MD5 {sorted(digests)[0]} does not match the known checksum")
+            errors.append(f"{url}: {mismatch}")
         else:
             raise DataError(_how_to_provide(source, destination, "; ".join(errors)))
+
+
+def _download(url, timeout):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read()
+
+
+def _keep_if_verified(payload, destination, stem, accepted_md5):
+    """Save payload as stem[.gz] in destination if its MD5 is accepted; else the reason not.
+
+    Accepted: the MD5 of the decompressed bytes, or of the .gz as published.
+    """
+    content = payload
+    if payload.startswith(GZIP_MAGIC):
+        try:
+            content = gzip.decompress(payload)
+        except (EOFError, OSError, zlib.error):
+            pass  # corrupt gzip: only the digest of the payload itself could match
+    content_md5 = hashlib.md5(content).hexdigest()
+    if not {hashlib.md5(payload).hexdigest(), content_md5} & set(accepted_md5):
+        return f"MD5 {content_md5} does not match the known checksum"
+    target = destination / (stem + ".gz" if payload.startswith(GZIP_MAGIC) else stem)
+    # Written under a unique name, then renamed: a concurrent reader never sees half a file.
+    partial = None
+    try:
+        handle, partial = tempfile.mkstemp(dir=destination, prefix=stem + ".", suffix=".part")
+        with os.fdopen(handle, "wb") as file:
+            file.write(payload)
+        os.replace(partial, target)
+        return None
+    except OSError as error:
+        if partial is not None:
+            Path(partial).unlink(missing_ok=True)
+        return f"cannot save {target}: {error.strerror or error}"
 
 
 def _how_to_provide(source, cache, reason):
@@ -180,9 +223,11 @@ def _source(name):
 def load_dataset(name="mnist", directory=None, train_size=None, environ=os.environ):
     """Read data set `name` and split it as Nielsen does (50,000 / 10,000 / 10,000 test).
 
-    train_size: use only the first `train_size` of the 50,000 training images.
+    train_size: use only the first `train_size` of the 50,000 training images (1 to 50,000;
+    anything else is a DataError, not silently clipped).
     """
     source = _source(name)
+    n_train = _checked_train_size(name, train_size, source.training_images)
     where = locate(name, directory, environ)
     train_images = read_images(find_file(where, FILES[0]))
     train_labels = read_labels(find_file(where, FILES[1]))
@@ -190,28 +235,40 @@ def load_dataset(name="mnist", directory=None, train_size=None, environ=os.envir
     test_labels = read_labels(find_file(where, FILES[3]))
     _check_pair(where, FILES[0], train_images, train_labels, len(source.classes))
     _check_pair(where, FILES[2], test_images, test_labels, len(source.classes))
-    if len(train_images) <= TRAINING_IMAGES:
+    split = source.training_images
+    if len(train_images) <= split:
         raise DataError(f"{find_file(where, FILES[0])}: {len(train_images)} images, "
-                        f"expected more than {TRAINING_IMAGES} (training + validation)")
-    n_train = TRAINING_IMAGES if train_size is None else min(int(train_size), TRAINING_IMAGES)
+                        f"expected more than {split} (training + validation)")
     return DataSet(
         name=name,
         directory=where,
         training=_as_float(train_images[:n_train], train_labels[:n_train]),
-        validation=_as_float(train_images[TRAINING_IMAGES:], train_labels[TRAINING_IMAGES:]),
+        validation=_as_float(train_images[split:], train_labels[split:]),
         test=_as_float(test_images, test_labels),
         classes=source.classes,
     )
 
 
+def _checked_train_size(name, train_size, available):
+    """train_size as an int in 1..available (None: all `available`)."""
+    if train_size is None:
+        return available
+    if (isinstance(train_size, bool) or not isinstance(train_size, numbers.Integral)
+            or not 1 <= train_size <= available):
+        raise DataError(f"{name}: train_size {train_size!r}, expected an integer "
+                        f"from 1 to {available}")
+    return int(train_size)
+
+
 def _check_pair(where, images_stem, images, labels, n_classes):
+    """Images and labels agree in number, and every label names a class.
+
+    The 28 x 28 image shape is checked by read_images.
+    """
     labels_stem = images_stem.replace("images-idx3", "labels-idx1")
     if len(images) != len(labels):
         raise DataError(f"{find_file(where, labels_stem)}: {len(labels)} labels for "
                         f"{len(images)} images in {find_file(where, images_stem).name}")
-    if images.shape[1] != 784:
-        raise DataError(f"{find_file(where, images_stem)}: images of {images.shape[1]} pixels, "
-                        f"expected 784 (28 x 28)")
     if len(labels) and labels.max() >= n_classes:
         raise DataError(f"{find_file(where, labels_stem)}: label {labels.max()}, "
                         f"expected 0 to {n_classes - 1}")
@@ -219,6 +276,6 @@ def _check_pair(where, images_stem, images, labels, n_classes):
 
 def _as_float(images, labels):
     """(n, 784) uint8 -> float32 in [0, 1]; labels -> int64 (NumPy's index type)."""
-    X = images.astype(np.float32)
-    X *= np.float32(1 / 255)
+    X = images.astype(np.float32)  # (n, 784)
+    X /= np.float32(255)  # division, not * (1 / 255): each value is the float32 nearest p / 255
     return X, labels.astype(np.int64)

@@ -6,6 +6,7 @@ MNIST uses type 0x08 (unsigned byte) only.
 """
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from experiments.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
 UNSIGNED_BYTE = 0x08
+IMAGE_SHAPE = (28, 28)  # (rows, cols) of every MNIST and Fashion-MNIST image
 
 
 def read_bytes(path):
@@ -47,7 +49,8 @@ def parse_idx(data, path, ndim):
     if len(data) < header:
         raise DataError(f"{path}: truncated header ({len(data)} bytes, expected {header})")
     shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape, dtype=np.int64))
+    # math.prod: exact Python ints, where np.prod would wrap around on a corrupt header
+    expected = header + math.prod(shape)
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "has trailing bytes"
         raise DataError(
@@ -56,10 +59,18 @@ def parse_idx(data, path, ndim):
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def read_images(path):
-    """Images of an IDX3 file as rows: (n, rows * cols) uint8."""
+def read_images(path, image_shape=IMAGE_SHAPE):
+    """Images of an IDX3 file as rows: (n, rows * cols) uint8.
+
+    image_shape: the (rows, cols) every image must have; None accepts any.
+    """
     images = parse_idx(read_bytes(path), path, ndim=3)  # (n, rows, cols)
-    return images.reshape(len(images), -1)
+    n, rows, cols = images.shape
+    if image_shape is not None and (rows, cols) != tuple(image_shape):
+        raise DataError(f"{path}: images of {rows}x{cols} pixels, "
+                        f"expected {image_shape[0]}x{image_shape[1]}")
+    # Explicit sizes, not -1: reshape cannot infer -1 when there are no images.
+    return images.reshape(n, rows * cols)  # (n, rows * cols)
 
 
 def read_labels(path):
@@ -69,6 +80,11 @@ def read_labels(path):
 
 def write_idx(path, array):
     """Write a uint8 array as IDX (gzipped when the name ends in .gz): for tests and tools."""
+    array = np.asarray(array)
+    # Refuse what uint8 would silently wrap around (300 -> 44) or truncate (0.5 -> 0).
+    if array.dtype != np.uint8 and (
+            array.dtype.kind not in "iub" or (array.size and (array.min() < 0 or array.max() > 255))):
+        raise DataError(f"{path}: cannot write {array.dtype} values as unsigned bytes (0 to 255)")
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, UNSIGNED_BYTE, array.ndim])
     header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
