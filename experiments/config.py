@@ -1,0 +1,390 @@
+"""Sweep files (YAML + command-line overrides) -> validated, frozen TrialConfigs; not the runner.
+
+A sweep's trials are every entry of `trials` (one empty entry when absent) x every
+combination of `grid` (keys in the order written, the last varying fastest) x every seed of
+`seeds`. A key's value is, from weakest to strongest: the built-in default, `defaults`, the
+trial entry, the grid, the command line. An optional top-level key set to null is absent.
+"""
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple, Optional
+
+import yaml
+
+from experiments.datasets import SOURCES, TRAINING_IMAGES
+from experiments.errors import ConfigError
+from experiments.overrides import did_you_mean, sort_overrides
+from nn.activations import ACTIVATIONS
+from nn.costs import COSTS
+
+INPUTS = 784  # pixels per image, the width of every network's first layer
+DTYPES = ("float32", "float64")
+TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "defaults", "seeds", "trials", "grid")
+COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir")  # and seeds, which sort_overrides knows
+_READ_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
+                PermissionError: "permission denied", UnicodeDecodeError: "not UTF-8 text"}
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """One training run: everything that decides its result, plus a comment that does not."""
+
+    layers: tuple  # of ints, Nielsen's `sizes`: (784, 30, 10)
+    epochs: int = 30
+    mini_batch_size: int = 10
+    eta: float = 3.0
+    seed: int = 0
+    comment: str = ""
+    train_size: Optional[int] = None  # None: all 50,000 training images
+    dataset: str = "mnist"
+    dtype: str = "float32"
+    activation: str = "sigmoid"
+    cost: str = "quadratic"
+
+    @property
+    def layers_label(self) -> str:
+        return "-".join(str(size) for size in self.layers)
+
+    @property
+    def run_id(self) -> str:
+        """A label and a hash of every field but the comment: 784-30-10_e30_b10_eta3_s0_1a2b3c4d.
+
+        sha256 of canonical JSON, not hash(): the id names result folders, so it must be the
+        same in every process and on every machine. The comment is left out so that editing
+        it does not make a finished trial run again.
+        """
+        identity = self.as_dict()
+        del identity["comment"]
+        canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
+        return (f"{self.layers_label}_e{self.epochs}_b{self.mini_batch_size}"
+                f"_eta{self.eta:g}_s{self.seed}_{digest}")
+
+    def as_dict(self) -> dict:
+        """The fields as plain types (layers as a list), in declaration order, for YAML or JSON."""
+        values = dataclasses.asdict(self)
+        values["layers"] = list(self.layers)
+        return values
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep file: its identity and its expanded trials."""
+
+    name: str
+    path: Path  # the config file as the user named it
+    dataset: str
+    data_dir: Optional[str]
+    trials: tuple  # of TrialConfig, in expansion order
+
+
+# dataset is the sweep's, set at the top level; every other field is a trial key
+TRIAL_KEYS = tuple(f.name for f in dataclasses.fields(TrialConfig) if f.name != "dataset")
+BUILTIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialConfig)
+                    if f.name in TRIAL_KEYS and f.default is not dataclasses.MISSING}
+
+
+class _Axis(NamedTuple):
+    """One dimension of the cartesian product: a key and its candidate values."""
+
+    key: str
+    values: list
+    label: str  # where it came from, for messages: "grid.eta", "overrides: eta", "seeds"
+
+
+def load_sweep(path, overrides=()) -> Sweep:
+    """Read, validate and expand sweep file `path`, with command-line `overrides` applied.
+
+    path: str or Path of a YAML file; overrides: "key=value" strings. Everything is checked
+    before this returns. Raises ConfigError, one line naming file, location and bad value.
+    """
+    command_line = sort_overrides(overrides or (), TRIAL_KEYS, COMMAND_LINE_SETTINGS,
+                                  TOP_LEVEL_KEYS)
+    prefix = str(path)  # messages name the file as the user did
+    document = _read_document(path, prefix)
+    _check_keys(document, TOP_LEVEL_KEYS, lambda key: f"{prefix}: {key}")
+
+    def setting(key):  # (value, where) of a top-level key; the command line wins
+        if key in command_line.settings:
+            return command_line.settings[key], f"overrides: {key}"
+        return document.get(key), f"{prefix}: {key}"
+
+    dataset = _dataset(*setting("dataset"))
+    name = _name(*setting("name"), default=Path(path).stem)
+    data_dir = _data_dir(*setting("data_dir"))
+    defaults, entries, axes = _sections(document, prefix, dataset)
+    seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
+    axes, fixed = _with_command_line(axes, command_line, dataset)
+    trials = _expand(prefix, dataset, defaults, entries, axes, seeds, fixed)
+    return Sweep(name, Path(path), dataset, data_dir, trials)
+
+
+def _seeds_to_run(command_line, document, prefix, defaults, entries, axes):
+    """The seeds as an _Axis: the command line's, else the file's; None when neither sets any."""
+    if command_line.seeds_key:  # it replaces any seed the file sets: no conflict to report
+        where = f"overrides: {command_line.seeds_key}"
+        return _seeds(command_line.seeds, where, where, indexed=command_line.seeds_key == "seeds")
+    seeds = _seeds(document.get("seeds"), f"{prefix}: seeds", "seeds")
+    if seeds is not None:
+        _check_no_seed(prefix, defaults, entries, axes)
+    return seeds
+
+
+def _with_command_line(axes, command_line, dataset):
+    """The file's grid axes with the command line's sweeps last, and its fixed values; checked."""
+    overridden = {*command_line.fixed, *command_line.sweeps}
+    if command_line.seeds_key:
+        overridden.add("seed")
+    axes = [axis for axis in axes if axis.key not in overridden]
+    axes += [_Axis(key, [_trial_value(key, value, f"overrides: {key}", dataset)
+                         for value in choices], f"overrides: {key}")
+             for key, choices in command_line.sweeps.items()]
+    fixed = {key: _trial_value(key, value, f"overrides: {key}", dataset)
+             for key, value in command_line.fixed.items()}
+    return axes, fixed
+
+
+def _read_document(path, prefix):
+    """The file's top-level mapping, read with yaml.safe_load."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = next((reason for kind, reason in _READ_ERRORS.items() if isinstance(error, kind)),
+                      getattr(error, "strerror", None) or str(error))
+        raise ConfigError(f"{prefix}: cannot read: {reason}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = error.problem or error.context
+        raise ConfigError(f"{prefix}: invalid YAML{where}: {problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{prefix}: invalid YAML: {' '.join(str(error).split())}") from None
+    if not isinstance(document, dict):
+        got = "an empty file" if document is None else type(document).__name__
+        raise ConfigError(f"{prefix}: expected a mapping at the top level, got {got}")
+    return document
+
+
+def _sections(document, prefix, dataset):
+    """The checked `defaults` (dict), `trials` ([(label, dict)]) and `grid` ([_Axis])."""
+    defaults = _trial_mapping(document.get("defaults"), f"{prefix}: defaults", dataset)
+    trials = document.get("trials")
+    if trials is None:
+        entries = [(None, {})]
+    elif not isinstance(trials, list):
+        raise ConfigError(f"{prefix}: trials: must be a list of mappings, "
+                          f"got {type(trials).__name__}")
+    else:
+        entries = [(f"trials[{i}]", _trial_mapping(entry, f"{prefix}: trials[{i}]", dataset))
+                   for i, entry in enumerate(trials)]
+    grid = {} if document.get("grid") is None else document["grid"]
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{prefix}: grid: must be a mapping of keys to lists, "
+                          f"got {type(grid).__name__}")
+    _check_keys(grid, TRIAL_KEYS, lambda key: f"{prefix}: grid.{key}")
+    axes = []
+    for key, values in grid.items():
+        if not isinstance(values, list):
+            raise ConfigError(f"{prefix}: grid.{key}: must be a non-empty list of values, "
+                          f"got {_show(values)}")
+        axes.append(_Axis(key, [_trial_value(key, value, f"{prefix}: grid.{key}[{i}]", dataset)
+                                for i, value in enumerate(values)], f"grid.{key}"))
+    if trials == []:
+        raise ConfigError(f"{prefix}: empty sweep: no trials to run (trials is an empty list)")
+    return defaults, entries, axes
+
+
+def _trial_mapping(mapping, where, dataset):
+    """A checked dict of trial keys; None (an empty YAML section) is {}."""
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"{where}: must be a mapping of trial keys, "
+                          f"got {type(mapping).__name__}")
+    _check_keys(mapping, TRIAL_KEYS, lambda key: f"{where}.{key}")
+    return {key: _trial_value(key, value, f"{where}.{key}", dataset)
+            for key, value in mapping.items()}
+
+
+def _check_keys(mapping, valid, where_of):
+    """Unknown keys are errors, with a "did you mean" when one is close."""
+    for key in mapping:
+        if key in valid:
+            continue
+        if key in TOP_LEVEL_KEYS:
+            raise ConfigError(f"{where_of(key)}: {key} is a top-level key, it cannot be set here")
+        raise ConfigError(f"{where_of(key)}: unknown key{did_you_mean(key, valid)}")
+
+
+def _check_no_seed(prefix, defaults, entries, axes):
+    """`seeds` repeats every trial over each seed, so a seed set elsewhere would fight it."""
+    places = [("defaults", defaults)] + [(label, entry) for label, entry in entries if label]
+    where = next((f"{label}.seed" for label, values in places if "seed" in values), None)
+    where = where or next((axis.label for axis in axes if axis.key == "seed"), None)
+    if where:
+        raise ConfigError(f"{prefix}: {where}: cannot be set when seeds is given "
+                          f"(seeds already repeats every trial for each seed)")
+
+
+def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed):
+    """The TrialConfigs of entries x grid x seeds, in that nested order; no two alike."""
+    for axis in (*axes, seeds):
+        if axis is not None and not axis.values:
+            raise ConfigError(f"{prefix}: empty sweep: no trials to run "
+                              f"({axis.label} is an empty list)")
+    seeds = seeds or _Axis("seed", [None], "")
+    settable = {*defaults, *fixed, *(axis.key for axis in axes)}
+    trials, origins = [], []
+    for entry_index, (label, entry) in enumerate(entries):
+        if "layers" not in settable and "layers" not in entry:
+            raise ConfigError(f"{prefix}: {label or 'defaults'}.layers: required key missing")
+        for combination in itertools.product(*(enumerate(axis.values) for axis in axes)):
+            values = {**BUILTIN_DEFAULTS, **defaults, **entry,
+                      **{axis.key: value for axis, (_, value) in zip(axes, combination)}, **fixed}
+            for seed_index, seed in enumerate(seeds.values):
+                if seed is not None:
+                    values["seed"] = seed
+                trials.append(TrialConfig(dataset=dataset, **values))
+                origins.append((entry_index, *(i for i, _ in combination), seed_index))
+    _check_unique(prefix, trials, origins, entries, axes, seeds)
+    return tuple(trials)
+
+
+def _check_unique(prefix, trials, origins, entries, axes, seeds):
+    """Two trials with one run_id would share a results folder: name both where they differ."""
+    first_of = {}
+    for trial, origin in zip(trials, origins):
+        if trial.run_id not in first_of:
+            first_of[trial.run_id] = origin
+            continue
+        earlier = first_of[trial.run_id]
+        labels = ["trials"] + [axis.label for axis in axes] + [seeds.label]
+        part = next(i for i, (a, b) in enumerate(zip(earlier, origin)) if a != b)
+        raise ConfigError(f"{prefix}: {labels[part]}[{origin[part]}]: same configuration as "
+                          f"{labels[part]}[{earlier[part]}] (run id {trial.run_id})")
+
+
+# Value checks: each returns the value in its stored form or raises with where it was found.
+
+def _trial_value(key, value, where, dataset):
+    if key == "layers":
+        return _layers(value, where, dataset)
+    if key in ("epochs", "mini_batch_size"):
+        return _positive_int(value, where)
+    if key == "eta":
+        return _eta(value, where)
+    if key == "seed":
+        return _seed(value, where)
+    if key == "comment":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: must be a string, got {_show(value)}")
+        return value
+    if key == "train_size":
+        if value is None or (_is_int(value) and 0 < value <= TRAINING_IMAGES):
+            return value
+        raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
+                          f"or null for all of them, got {_show(value)}")
+    choices = {"dtype": DTYPES, "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
+    return _choice(value, choices, key, where)
+
+
+def _layers(value, where, dataset):
+    if not (isinstance(value, list) and len(value) >= 2
+            and all(_is_int(size) and size > 0 for size in value)):
+        raise ConfigError(f"{where}: must be a list of at least 2 positive integers, "
+                          f"got {_show(value)}")
+    classes = len(SOURCES[dataset].classes)
+    if value[0] != INPUTS:
+        raise ConfigError(f"{where}: first layer must be {INPUTS} (the inputs of {dataset}), "
+                          f"got {value[0]}")
+    if value[-1] != classes:
+        raise ConfigError(f"{where}: last layer must be {classes} (the classes of {dataset}), "
+                          f"got {value[-1]}")
+    return tuple(value)
+
+
+def _positive_int(value, where):
+    if _is_int(value) and value > 0:
+        return value
+    raise ConfigError(f"{where}: must be a positive integer, got {_show(value)}")
+
+
+def _seed(value, where):
+    if _is_int(value) and value >= 0:
+        return value
+    raise ConfigError(f"{where}: must be an integer >= 0, got {_show(value)}")
+
+
+def _eta(value, where):
+    if _is_int(value) or isinstance(value, float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            number = math.inf
+        if 0 < number < math.inf:  # also rejects NaN
+            return number
+    # PyYAML reads YAML 1.1, where a float needs a dot: 1e-3 is a string, 1.0e-3 a number
+    hint = ""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", value):
+        hint = f" (YAML reads this as text: write {re.sub('[eE]', '.0e', value)})"
+    raise ConfigError(f"{where}: must be a number > 0, got {_show(value)}{hint}")
+
+
+def _choice(value, choices, what, where):
+    if isinstance(value, str) and value in choices:
+        return value
+    if not isinstance(value, str):
+        listing = ", ".join(repr(choice) for choice in choices)
+        raise ConfigError(f"{where}: must be one of {listing}, got {_show(value)}")
+    hint = did_you_mean(value, choices, quote=True)
+    raise ConfigError(f"{where}: unknown {what} {value!r}{hint}")
+
+
+def _dataset(value, where):
+    return "mnist" if value is None else _choice(value, tuple(SOURCES), "data set", where)
+
+
+def _name(value, where, default):
+    if value is None:
+        return default
+    # the name is likely to name a folder: no path separators, nothing that means "here" or "up"
+    if isinstance(value, str) and value.strip() and value not in (".", "..") \
+            and not {"/", "\\"} & set(value):
+        return value
+    raise ConfigError(f"{where}: must be a plain name (a non-empty string without '/'), "
+                      f"got {_show(value)}")
+
+
+def _data_dir(value, where):
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(f"{where}: must be a directory (a string) or null, got {_show(value)}")
+
+
+def _seeds(value, where, label, indexed=True):
+    """The seeds as an _Axis over "seed", or None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: must be a list of integers >= 0, got {_show(value)}")
+    return _Axis("seed", [_seed(seed, f"{where}[{i}]" if indexed else where)
+                          for i, seed in enumerate(value)], label)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)  # YAML's true is not 1 epoch
+
+
+def _show(value, limit=60):
+    """repr of a bad value, shortened so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

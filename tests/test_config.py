@@ -1,0 +1,365 @@
+"""Tests of experiments.config: expansion, precedence, run ids, overrides, exact error messages."""
+
+import dataclasses
+import hashlib
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from experiments.config import BUILTIN_DEFAULTS, TRIAL_KEYS, Sweep, TrialConfig, load_sweep
+from experiments.errors import ConfigError
+
+LAYERS = "layers: [784, 30, 10]"
+
+
+@pytest.fixture
+def write(tmp_path, monkeypatch):
+    """write(text, name) -> the relative path of a new file; messages then name it exactly."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "configs").mkdir()
+
+    def write(text, name="configs/a.yaml"):
+        Path(name).write_text(textwrap.dedent(text))
+        return name
+
+    return write
+
+
+def error_of(path, overrides=()):
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(path, overrides)
+    return str(caught.value)
+
+
+# Expansion and precedence
+
+def test_minimal_file_gets_builtin_defaults_and_its_stem_as_name(write):
+    sweep = load_sweep(write(f"defaults: {{{LAYERS}}}\n"))
+    assert sweep == Sweep("a", Path("configs/a.yaml"), "mnist", None,
+                          (TrialConfig(layers=(784, 30, 10)),))
+    (trial,) = sweep.trials
+    assert (trial.epochs, trial.mini_batch_size, trial.eta, trial.seed, trial.comment) == \
+        (30, 10, 3.0, 0, "")
+    assert (trial.train_size, trial.dtype, trial.activation, trial.cost, trial.dataset) == \
+        (None, "float32", "sigmoid", "quadratic", "mnist")
+
+
+def test_quick_style_file(write):
+    path = write("""
+        name: quick
+        dataset: mnist
+        defaults: {epochs: 3, mini_batch_size: 10, eta: 3.0, train_size: 5000}
+        seeds: [0]
+        trials:
+          - {layers: [784, 30, 10], comment: Nielsen's network on a slice}
+          - {layers: [784, 10], comment: without hidden layer}
+        grid:
+          eta: [1.0, 3.0]
+    """)
+    sweep = load_sweep(path)
+    assert sweep.name == "quick" and sweep.data_dir is None
+    assert [(t.layers, t.eta, t.epochs, t.train_size) for t in sweep.trials] == [
+        ((784, 30, 10), 1.0, 3, 5000), ((784, 30, 10), 3.0, 3, 5000),
+        ((784, 10), 1.0, 3, 5000), ((784, 10), 3.0, 3, 5000)]
+
+
+def test_expansion_is_trials_then_grid_in_written_order_then_seeds(write):
+    path = write("""
+        trials: [{layers: [784, 10]}, {layers: [784, 30, 10]}]
+        grid: {mini_batch_size: [10, 50], eta: [0.5, 3]}
+        seeds: [7, 8]
+    """)
+    got = [(len(t.layers), t.mini_batch_size, t.eta, t.seed) for t in load_sweep(path).trials]
+    assert got == [(layers, batch, eta, seed) for layers in (2, 3) for batch in (10, 50)
+                   for eta in (0.5, 3.0) for seed in (7, 8)]
+
+
+def test_precedence_builtin_defaults_trial_grid_then_command_line(write):
+    path = write("""
+        defaults: {layers: [784, 10], epochs: 5, mini_batch_size: 20, eta: 2.0}
+        trials:
+          - {epochs: 6, mini_batch_size: 30, eta: 1.0}
+        grid: {eta: [0.25]}
+    """)
+    (trial,) = load_sweep(path).trials
+    assert (trial.seed, trial.epochs, trial.mini_batch_size, trial.eta) == (0, 6, 30, 0.25)
+    (trial,) = load_sweep(path, ["epochs=1"]).trials
+    assert trial.epochs == 1
+
+
+def test_values_are_stored_in_their_types(write):
+    path = write("""
+        data_dir: /data/mnist
+        defaults: {layers: [784, 10], eta: 3, train_size: 100, dtype: float64, comment: x}
+    """)
+    sweep = load_sweep(path)
+    (trial,) = sweep.trials
+    assert sweep.data_dir == "/data/mnist"
+    assert type(trial.eta) is float and trial.layers == (784, 10) and trial.train_size == 100
+    assert trial.dtype == "float64" and trial.comment == "x"
+
+
+def test_null_sections_are_absent_and_dataset_reaches_every_trial(write):
+    path = write(f"""
+        name: null
+        dataset: fashion-mnist
+        data_dir: null
+        seeds: null
+        grid: null
+        trials: [{{{LAYERS}}}, {{layers: [784, 10]}}]
+    """)
+    sweep = load_sweep(path)
+    assert sweep.name == "a" and sweep.dataset == "fashion-mnist" and len(sweep.trials) == 2
+    assert {trial.dataset for trial in sweep.trials} == {"fashion-mnist"}
+
+
+def test_seed_may_be_swept_by_the_grid_when_seeds_is_absent(write):
+    path = write(f"defaults: {{{LAYERS}}}\ngrid: {{seed: [1, 2]}}\n")
+    assert [t.seed for t in load_sweep(path).trials] == [1, 2]
+
+
+def test_trial_keys_and_builtin_defaults():
+    assert TRIAL_KEYS == ("layers", "epochs", "mini_batch_size", "eta", "seed", "comment",
+                          "train_size", "dtype", "activation", "cost")
+    assert "layers" not in BUILTIN_DEFAULTS and BUILTIN_DEFAULTS["eta"] == 3.0
+
+
+# run ids
+
+def test_run_id_is_pinned():
+    trial = TrialConfig(layers=(784, 30, 10))
+    canonical = ('{"activation":"sigmoid","cost":"quadratic","dataset":"mnist","dtype":"float32",'
+                 '"epochs":30,"eta":3.0,"layers":[784,30,10],"mini_batch_size":10,"seed":0,'
+                 '"train_size":null}')
+    assert hashlib.sha256(canonical.encode()).hexdigest()[:8] == "f1d24039"
+    assert trial.run_id == "784-30-10_e30_b10_eta3_s0_f1d24039"
+    assert trial.layers_label == "784-30-10"
+    small_eta = TrialConfig(layers=(784, 10), eta=0.001, seed=2)
+    assert small_eta.run_id.startswith("784-10_e30_b10_eta0.001_s2_")
+
+
+def test_run_id_ignores_the_comment_but_not_any_other_field():
+    base = TrialConfig(layers=(784, 30, 10))
+    assert dataclasses.replace(base, comment="edited").run_id == base.run_id
+    other_values = {"layers": (784, 20, 10), "epochs": 31, "mini_batch_size": 11, "eta": 3.5,
+                    "seed": 1, "train_size": 100, "dataset": "fashion-mnist", "dtype": "float64",
+                    "activation": "other", "cost": "other"}
+    assert set(other_values) | {"comment"} == {f.name for f in dataclasses.fields(TrialConfig)}
+    ids = {dataclasses.replace(base, **{key: value}).run_id for key, value in other_values.items()}
+    assert len(ids) == len(other_values) and base.run_id not in ids
+
+
+def test_as_dict_is_plain_and_dumpable():
+    values = TrialConfig(layers=(784, 10), comment="c").as_dict()
+    assert values["layers"] == [784, 10] and list(values)[:2] == ["layers", "epochs"]
+    assert yaml.safe_load(yaml.safe_dump(values)) == values == json.loads(json.dumps(values))
+
+
+# Command-line overrides
+
+def test_single_value_override_replaces_the_key_and_its_grid_axis(write):
+    path = write(f"trials: [{{{LAYERS}, eta: 1.0}}, {{layers: [784, 10]}}]\n"
+                 "grid: {eta: [0.5, 2]}\n")
+    assert [t.eta for t in load_sweep(path, ["eta=0.1"]).trials] == [0.1, 0.1]
+
+
+def test_comma_sweep_becomes_the_last_grid_axis(write):
+    path = write(f"defaults: {{{LAYERS}}}\ngrid: {{eta: [9.0], epochs: [1, 2]}}\n")
+    got = [(t.epochs, t.eta) for t in load_sweep(path, ["eta=0.5,3"]).trials]
+    assert got == [(1, 0.5), (1, 3.0), (2, 0.5), (2, 3.0)]
+
+
+def test_layers_sweep_and_list_values(write):
+    path = write(f"defaults: {{{LAYERS}}}\n")
+    sweep = load_sweep(path, ["layers=[784,30,10],[784, 100, 10]"])
+    assert [t.layers for t in sweep.trials] == [(784, 30, 10), (784, 100, 10)]
+    assert [t.layers for t in load_sweep(path, ["layers=[784,10]"]).trials] == [(784, 10)]
+
+
+def test_top_level_and_text_overrides(write):
+    path = write(f"name: a\ndefaults: {{{LAYERS}, train_size: 10}}\n")
+    sweep = load_sweep(path, ["name=try", "dataset=fashion-mnist", "data_dir=/d",
+                              "comment='hello, world'", "train_size=null"])
+    assert (sweep.name, sweep.dataset, sweep.data_dir) == ("try", "fashion-mnist", "/d")
+    (trial,) = sweep.trials
+    assert (trial.comment, trial.train_size) == ("hello, world", None)
+
+
+def test_seed_overrides_replace_seeds_without_a_conflict(write):
+    path = write(f"defaults: {{{LAYERS}, seed: 5}}\ngrid: {{seed: [1, 2]}}\n")
+    assert [t.seed for t in load_sweep(path, ["seed=3"]).trials] == [3]
+    assert [t.seed for t in load_sweep(path, ["seed=0,1,2"]).trials] == [0, 1, 2]
+    path = write(f"defaults: {{{LAYERS}}}\nseeds: [4]\n", "configs/b.yaml")
+    assert [t.seed for t in load_sweep(path, ["seeds=[0,1,2]"]).trials] == [0, 1, 2]
+    assert [t.seed for t in load_sweep(path, ["seed=9"]).trials] == [9]
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["etta=1"], "overrides: etta: unknown key (did you mean 'eta'?)"),
+    (["eta=-1.0"], "overrides: eta: must be a number > 0, got -1.0"),
+    (["eta=1,-1"], "overrides: eta: must be a number > 0, got -1"),
+    (["eta"], "overrides: 'eta': expected key=value"),
+    (["=3"], "overrides: '=3': expected key=value"),
+    (["epochs=true"], "overrides: epochs: must be a positive integer, got True"),
+    (["layers=[784,30,11]"],
+     "overrides: layers: last layer must be 10 (the classes of mnist), got 11"),
+    (["layers=[784,[30],10]"],
+     "overrides: layers: must be a list of at least 2 positive integers, got [784, [30], 10]"),
+    (["dataset=mnsit"], "overrides: dataset: unknown data set 'mnsit' (did you mean 'mnist'?)"),
+    (["name=a,b"], "overrides: name: takes a single value, not a comma sweep"),
+    (["seeds=[0],[1]"], "overrides: seeds: takes one list such as [0,1,2], not a comma sweep"),
+    (["seeds=3"], "overrides: seeds: must be a list of integers >= 0, got 3"),
+    (["seeds=[0,-1]"], "overrides: seeds[1]: must be an integer >= 0, got -1"),
+    (["seed=-1"], "overrides: seed: must be an integer >= 0, got -1"),
+    (["seed=1", "seeds=[2]"], "overrides: seeds: seed and seeds both set the seeds; give one"),
+    (["grid=1"], "overrides: grid: cannot be set on the command line; edit the file"),
+    (["eta=1", "eta=2"], "overrides: eta: given more than once"),
+    (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': unclosed '['"),
+    (["qqq=1"], "overrides: qqq: unknown key, expected one of layers, epochs, mini_batch_size, "
+                "eta, seed, comment, train_size, dtype, activation, cost, name, dataset, "
+                "data_dir, seeds"),
+])
+def test_override_errors(write, overrides, message):
+    assert error_of(write(f"defaults: {{{LAYERS}}}\n"), overrides) == message
+
+
+def test_override_layers_are_checked_against_the_overridden_dataset(write, monkeypatch):
+    from experiments import datasets
+    narrow = dataclasses.replace(datasets.SOURCES["fashion-mnist"], classes=("a", "b"))
+    monkeypatch.setitem(datasets.SOURCES, "fashion-mnist", narrow)
+    path = write("defaults: {layers: [784, 2]}\ndataset: fashion-mnist\n")
+    assert load_sweep(path).trials[0].layers == (784, 2)
+    assert error_of(path, ["dataset=mnist"]) == \
+        "configs/a.yaml: defaults.layers: last layer must be 10 (the classes of mnist), got 2"
+    assert error_of(path, ["layers=[784,10]"]) == \
+        "overrides: layers: last layer must be 2 (the classes of fashion-mnist), got 10"
+
+
+# Errors in files: each message is one line naming the file, the location and the bad value
+
+D = "defaults: {layers: [784, 10]}"
+T = "trials: [{layers: [784, 30, 10]}, {layers: [784, 10]}, "  # two good trials, then the bad one
+CONFLICT = "cannot be set when seeds is given (seeds already repeats every trial for each seed)"
+
+
+def defaults_with(entries):
+    return "defaults: {layers: [784, 10], " + entries + "}"
+
+
+
+@pytest.mark.parametrize("text, message", [
+    (T + "{layers: [784, 10], eta: -1.0}]", "trials[2].eta: must be a number > 0, got -1.0"),
+    (T + "{layers: [784, 10], eta: 1e-3}]",
+     "trials[2].eta: must be a number > 0, got '1e-3' (YAML reads this as text: write 1.0e-3)"),
+    ("trials: [{layers: [784, 10], etta: 1}]", "trials[0].etta: unknown key (did you mean 'eta'?)"),
+    ("trials: [{layers: [784, 10], dataset: mnist}]",
+     "trials[0].dataset: dataset is a top-level key, it cannot be set here"),
+    (defaults_with("zzz: 1"),
+     "defaults.zzz: unknown key, expected one of layers, epochs, mini_batch_size, eta, seed, "
+     "comment, train_size, dtype, activation, cost"),
+    (defaults_with("epochs: ten"), "defaults.epochs: must be a positive integer, got 'ten'"),
+    (defaults_with("epochs: true"), "defaults.epochs: must be a positive integer, got True"),
+    (defaults_with("mini_batch_size: 0"),
+     "defaults.mini_batch_size: must be a positive integer, got 0"),
+    (defaults_with("seed: -1"), "defaults.seed: must be an integer >= 0, got -1"),
+    (defaults_with("comment: 3"), "defaults.comment: must be a string, got 3"),
+    (defaults_with("train_size: 50001"),
+     "defaults.train_size: must be a positive integer <= 50000, or null for all of them, "
+     "got 50001"),
+    (defaults_with("dtype: float16"),
+     "defaults.dtype: unknown dtype 'float16' (did you mean 'float64'?)"),
+    (defaults_with("dtype: 32"),
+     "defaults.dtype: must be one of 'float32', 'float64', got 32"),
+    (defaults_with("activation: relu"),
+     "defaults.activation: unknown activation 'relu', expected one of 'sigmoid'"),
+    (defaults_with("cost: quadratik"),
+     "defaults.cost: unknown cost 'quadratik' (did you mean 'quadratic'?)"),
+    (D + "\ngrid: {eta: 3.0}", "grid.eta: must be a non-empty list of values, got 3.0"),
+    (D + "\ngrid: {eta: [1, 0]}", "grid.eta[1]: must be a number > 0, got 0"),
+    (D + "\ngrid: {etaa: [1]}", "grid.etaa: unknown key (did you mean 'eta'?)"),
+    ("trials: [{layers: [784, 10]}, {layers: [785, 10]}]",
+     "trials[1].layers: first layer must be 784 (the inputs of mnist), got 785"),
+    ("trials: [{layers: [784, 30, 9]}]",
+     "trials[0].layers: last layer must be 10 (the classes of mnist), got 9"),
+    ("dataset: fashion-mnist\ntrials: [{layers: [784, 3]}]",
+     "trials[0].layers: last layer must be 10 (the classes of fashion-mnist), got 3"),
+    ("trials: [{layers: [784]}]",
+     "trials[0].layers: must be a list of at least 2 positive integers, got [784]"),
+    ("trials: [{layers: [784, 0, 10]}]",
+     "trials[0].layers: must be a list of at least 2 positive integers, got [784, 0, 10]"),
+    ("trials: [{layers: 784-10}]",
+     "trials[0].layers: must be a list of at least 2 positive integers, got '784-10'"),
+    ("dataset: mnsit\n" + D, "dataset: unknown data set 'mnsit' (did you mean 'mnist'?)"),
+    ("dataset: cifar\n" + D,
+     "dataset: unknown data set 'cifar', expected one of 'mnist', 'fashion-mnist'"),
+    ("name: a/b\n" + D,
+     "name: must be a plain name (a non-empty string without '/'), got 'a/b'"),
+    ("data_dir: 3\n" + D, "data_dir: must be a directory (a string) or null, got 3"),
+    (D + "\ntrials: []", "empty sweep: no trials to run (trials is an empty list)"),
+    (D + "\ngrid: {eta: [1.0], epochs: []}",
+     "empty sweep: no trials to run (grid.epochs is an empty list)"),
+    (D + "\nseeds: []", "empty sweep: no trials to run (seeds is an empty list)"),
+    ("trials: [{layers: [784, 10]}, {eta: 1.0}]", "trials[1].layers: required key missing"),
+    ("defaults: {eta: 1.0}", "defaults.layers: required key missing"),
+    (D + "\nseeds: [0, x]", "seeds[1]: must be an integer >= 0, got 'x'"),
+    (D + "\nseeds: 0", "seeds: must be a list of integers >= 0, got 0"),
+    (defaults_with("seed: 1") + "\nseeds: [0]", "defaults.seed: " + CONFLICT),
+    (T + "{layers: [784, 10], seed: 2}]\nseeds: [0]", "trials[2].seed: " + CONFLICT),
+    (D + "\ngrid: {seed: [1]}\nseeds: [0]", "grid.seed: " + CONFLICT),
+    (D + "\nseedz: [0]", "seedz: unknown key (did you mean 'seeds'?)"),
+    ("- 1\n- 2", "expected a mapping at the top level, got list"),
+    ("", "expected a mapping at the top level, got an empty file"),
+    ("defaults: [1]", "defaults: must be a mapping of trial keys, got list"),
+    ("trials: {layers: [784, 10]}", "trials: must be a list of mappings, got dict"),
+    ("trials: [{layers: [784, 10]}, x]", "trials[1]: must be a mapping of trial keys, got str"),
+    (D + "\ngrid: [eta]", "grid: must be a mapping of keys to lists, got list"),
+    (D + "\ngrid: []", "grid: must be a mapping of keys to lists, got list"),
+    ("defaults:\n  eta: 1\n    epochs: 2",
+     "invalid YAML at line 3, column 11: mapping values are not allowed here"),
+])
+def test_file_errors(write, text, message):
+    assert error_of(write(text)) == f"configs/a.yaml: {message}"
+
+
+@pytest.mark.parametrize("text, message", [
+    (T + "{layers: [784, 30, 10], comment: same}]", "trials[2]: same configuration as trials[0]"),
+    (D + "\ngrid: {eta: [3, 1, 3.0]}", "grid.eta[2]: same configuration as grid.eta[0]"),
+    (D + "\nseeds: [1, 0, 1]", "seeds[2]: same configuration as seeds[0]"),
+])
+def test_duplicate_trials_are_errors_naming_both(write, text, message):
+    layers = (784, 30, 10) if text.startswith("trials") else (784, 10)
+    seed = 1 if "seeds" in text else 0
+    run_id = TrialConfig(layers=layers, seed=seed).run_id
+    assert error_of(write(text)) == f"configs/a.yaml: {message} (run id {run_id})"
+
+
+def test_duplicates_made_by_an_override_are_errors(write):
+    path = write("trials: [{layers: [784, 10], eta: 1.0}, {layers: [784, 10], eta: 2.0}]")
+    assert error_of(path, ["eta=3"]) == ("configs/a.yaml: trials[1]: same configuration as "
+                                         "trials[0] (run id 784-10_e30_b10_eta3_s0_62e5bfa2)")
+
+
+def test_unreadable_files(write, tmp_path):
+    assert error_of("configs/missing.yaml") == "configs/missing.yaml: cannot read: no such file"
+    assert error_of("configs") == "configs: cannot read: is a directory"
+    Path("configs/latin1.yaml").write_bytes(b"name: caf\xe9\n")
+    assert error_of("configs/latin1.yaml") == "configs/latin1.yaml: cannot read: not UTF-8 text"
+
+
+def test_overrides_are_checked_before_the_file_is_read(write):
+    assert error_of("configs/missing.yaml", ["etta=1"]) == \
+        "overrides: etta: unknown key (did you mean 'eta'?)"
+
+
+def test_path_may_be_a_path_and_is_kept_as_given(write):
+    sweep = load_sweep(Path(write(f"defaults: {{{LAYERS}}}\n", "configs/b.yaml")))
+    assert sweep.path == Path("configs/b.yaml") and sweep.name == "b"
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")),
+                         ids=lambda path: path.name)
+def test_the_shipped_configs_load(path):
+    assert load_sweep(path).trials
