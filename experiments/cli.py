@@ -1,0 +1,165 @@
+"""The `sweep` command (and `python -m experiments`): the only place that catches and prints errors."""
+
+import argparse
+import multiprocessing
+import signal
+import sys
+from pathlib import Path
+
+from tabulate import tabulate
+
+from experiments import runner
+from experiments.argtypes import positive_int
+from experiments.config import load_sweep
+from experiments.datasets import locate
+from experiments.errors import ConfigError, NNSweepError
+from experiments.progress import Display
+from experiments.results import FAILED, FINISHED, ResultsStore
+
+EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="sweep",
+        description="Train every trial of a sweep and record accuracy and timing to CSV. "
+                    "Rerunning the same command skips trials already recorded.")
+    parser.add_argument("config", help="sweep file (YAML), e.g. configs/architectures.yaml")
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="override config keys, Hydra style: epochs=1 eta=0.5,3.0 "
+                             "layers=[784,100,10] (a comma makes a sweep)")
+    parser.add_argument("-j", "--jobs", type=positive_int, default=1,
+                        help="trials run at once, each in a worker process with one BLAS thread")
+    parser.add_argument("--out", help="results directory (default: results/<sweep name>)")
+    parser.add_argument("--data-dir", help="directory with the data set files "
+                                           "(default: $MNIST_DIR, then the per-user cache)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the expanded trials and their count; train nothing")
+    parser.add_argument("--force", action="store_true", help="rerun trials already recorded")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="rerun trials recorded as failed (not diverged: those would again)")
+    parser.add_argument("--fail-fast", action="store_true",
+                        help="stop at the first trial that fails or diverges")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not regenerate report.md and the plots at the end")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_intermixed_args(argv)  # options may follow key=value items
+    try:
+        return run_sweep(args)
+    except ConfigError as error:
+        print(f"sweep: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except NNSweepError as error:
+        print(f"sweep: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def run_sweep(args):
+    sweep = load_sweep(args.config, args.overrides)
+    out = Path(args.out) if args.out else Path("results") / sweep.name
+    if args.dry_run:
+        print_dry_run(sweep, out)
+        return EXIT_OK
+    # Located (and downloaded, if need be) once here, so that workers only read.
+    data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
+    with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
+        trials = runner.select_trials(sweep.trials, store.runs(), args.force, args.retry_failed)
+        display = Display(len(trials))
+        display.expect(trials)
+        display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
+                     f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
+        unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
+        display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
+    if unfinished is None:
+        display.line("rerun the same command to resume: recorded trials are skipped")
+        return EXIT_INTERRUPTED
+    if not args.no_report and store.runs():
+        write_report(out, display)
+    # A diverged trial is a result (eta too large, say); a failed one, or a stop, is not.
+    stopped = args.fail_fast and unfinished
+    failed = any(result.status == FAILED for result in unfinished)
+    return EXIT_TRIALS_FAILED if failed or stopped else EXIT_OK
+
+
+def execute(trials, store, display, jobs, data_dir, fail_fast):
+    """Run the trials, recording each as it completes.
+
+    Returns the results that did not finish (failed or diverged), or None when interrupted
+    (Ctrl-C or SIGTERM): the trials that were running are then not recorded.
+    """
+    commit = runner.git_commit()
+    unfinished = []
+
+    def on_result(result):
+        store.record(runner.run_summary(result), runner.metric_rows(result),
+                     runner.config_text(result.trial), runner.run_info(result, commit))
+        display.result(result)
+        if result.status != FINISHED:
+            unfinished.append(result)
+        return not (fail_fast and unfinished)
+
+    queue = multiprocessing.get_context("spawn").Queue() if jobs > 1 else None
+    executor = runner.make_executor(jobs, queue)
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        runner.run_trials(trials, executor, jobs, on_result, data_dir,
+                          progress=display if queue is None else None,
+                          on_tick=lambda: _drain(queue, display))
+        executor.shutdown(wait=True)
+    except KeyboardInterrupt:
+        if jobs > 1:
+            runner.stop_workers(executor)
+        return None
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    return unfinished
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _drain(queue, display):
+    while queue is not None and not queue.empty():
+        try:
+            display.put(queue.get_nowait())
+        except Exception:  # noqa: BLE001 - queue.Empty, or a worker killed mid-put
+            return
+
+
+def print_dry_run(sweep, out):
+    recorded = ResultsStore(out).runs()
+    rows = [(i + 1, t.run_id, t.layers_label, t.epochs, t.mini_batch_size, f"{t.eta:g}", t.seed,
+             t.train_size or "all", t.comment, recorded.get(t.run_id, {}).get("status", "to run"))
+            for i, t in enumerate(sweep.trials)]
+    print(tabulate(rows, headers=["#", "run_id", "layers", "epochs", "batch", "eta", "seed",
+                                  "train_size", "comment", "status"]))
+    to_run = sum(1 for row in rows if row[-1] == "to run")
+    print(f"{sweep.name}: {len(rows)} trials on {sweep.dataset}, {to_run} to run; "
+          f"results in {out}")
+
+
+def write_report(out, display):
+    from experiments.report import write_report as write
+
+    try:
+        paths = write(out)
+    except NNSweepError as error:
+        display.line(f"sweep: report not written: {error}")
+        return
+    display.line("report: " + ", ".join(str(path) for path in paths))
+
+
+def report_main(argv=None) -> int:
+    from experiments.report_cli import main as report
+
+    return report(argv)
+
+
+def bench_main(argv=None) -> int:
+    from experiments.bench import main as bench
+
+    return bench(argv)

@@ -1,0 +1,174 @@
+"""End-to-end tests of the installed `sweep` command on small slices of real MNIST."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from experiments.results import METRIC_COLUMNS, RUN_COLUMNS, ResultsStore
+
+SWEEP = Path(sys.executable).parent / "sweep"
+MNIST_DIR = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).resolve())
+pytestmark = pytest.mark.skipif(not MNIST_DIR, reason="set MNIST_DIR to a directory with MNIST")
+
+SMALL = """\
+name: small
+defaults: {epochs: 2, mini_batch_size: 10, eta: 3.0, train_size: 2000}
+trials:
+  - {layers: [784, 20, 10], comment: "hidden, with a comma"}
+  - {layers: [784, 10], eta: 1.0}
+grid:
+  seed: [0, 1]
+"""
+
+
+def sweep(*args, cwd, timeout=120):
+    return subprocess.run([str(SWEEP), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "MNIST_DIR": MNIST_DIR})
+
+
+def rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def small(tmp_path):
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    return config
+
+
+def test_sweep_records_runs_metrics_and_trial_files(small, tmp_path):
+    result = sweep(small, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "results" / "small"
+    runs = rows(out / "runs.csv")
+    assert list(runs[0]) == list(RUN_COLUMNS)
+    assert len(runs) == 4 and {r["status"] for r in runs} == {"finished"}
+    assert [r["layers"] for r in runs] == ["784-20-10", "784-20-10", "784-10", "784-10"]
+    assert [r["seed"] for r in runs] == ["0", "1", "0", "1"]
+    assert runs[0]["comment"] == "hidden, with a comma"
+    for run in runs:
+        assert 0.2 < float(run["accuracy"]) <= float(run["best_accuracy"]) <= 1
+        info = json.loads((out / run["run_id"] / "run.json").read_text())
+        assert info["status"] == "finished" and info["config"]["layers"] == [
+            int(n) for n in run["layers"].split("-")]
+        assert {"python", "numpy"} <= set(info["versions"]) and info["host"]
+        assert (out / run["run_id"] / "config.yaml").exists()
+    metrics = rows(out / "metrics.csv")
+    assert list(metrics[0]) == list(METRIC_COLUMNS)
+    assert [(m["run_id"], m["epoch"]) for m in metrics] == [
+        (r["run_id"], str(e)) for r in runs for e in (1, 2)]
+    assert "4 finished" in result.stdout
+
+
+def test_rerun_skips_recorded_trials_and_force_reruns_them(small, tmp_path):
+    assert sweep(small, cwd=tmp_path).returncode == 0
+    runs_csv = tmp_path / "results" / "small" / "runs.csv"
+    before = runs_csv.read_text()
+    again = sweep(small, cwd=tmp_path)
+    assert again.returncode == 0
+    assert "0 of 4 trials to run" in again.stdout and "4 already recorded" in again.stdout
+    assert runs_csv.read_text() == before
+    forced = sweep(small, "--force", "--no-report", cwd=tmp_path)
+    assert "4 of 4 trials to run" in forced.stdout and "4 finished" in forced.stdout
+    assert len(rows(runs_csv)) == 4
+    assert len(rows(runs_csv.with_name("metrics.csv"))) == 8  # replaced, not appended
+
+
+def test_retry_failed_reruns_only_failed_trials(small, tmp_path):
+    assert sweep(small, "--no-report", cwd=tmp_path).returncode == 0
+    runs_csv = tmp_path / "results" / "small" / "runs.csv"
+    recorded = rows(runs_csv)
+    recorded[2]["status"], recorded[2]["error"] = "failed", "DataError: simulated"
+    with open(runs_csv, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=RUN_COLUMNS)
+        writer.writeheader()
+        writer.writerows(recorded)
+    plain = sweep(small, "--no-report", cwd=tmp_path)
+    assert "0 of 4 trials to run" in plain.stdout
+    retried = sweep(small, "--retry-failed", "--no-report", cwd=tmp_path)
+    assert "1 of 4 trials to run" in retried.stdout, retried.stdout
+    assert [r["status"] for r in rows(runs_csv)] == ["finished"] * 4
+
+
+def test_diverged_trial_is_recorded_and_the_sweep_goes_on(tmp_path):
+    config = tmp_path / "wild.yaml"
+    config.write_text("defaults: {epochs: 2, train_size: 500}\n"
+                      "trials:\n  - {layers: [784, 10], eta: 1.0e+300}\n  - {layers: [784, 10]}\n")
+    result = sweep(config, "--no-report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = rows(tmp_path / "results" / "wild" / "runs.csv")
+    assert [r["status"] for r in runs] == ["diverged", "finished"]
+    assert runs[0]["error"].startswith("diverged at epoch 1:") and runs[0]["accuracy"] == ""
+    assert "DIVERGED: diverged at epoch 1" in result.stdout
+    stopped = sweep(config, "--force", "--fail-fast", "--no-report", cwd=tmp_path)
+    assert stopped.returncode == 1 and "1 diverged" in stopped.stdout
+    assert "finished" not in stopped.stdout.split("diverged at")[0]
+
+
+def test_dry_run_lists_trials_and_writes_nothing(small, tmp_path):
+    result = sweep(small, "--dry-run", "epochs=1", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "small: 4 trials on mnist, 4 to run" in result.stdout
+    assert "784-20-10_e1_b10_eta3_s1_" in result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_jobs_2_writes_the_same_rows_as_jobs_1(small, tmp_path):
+    assert sweep(small, "--out", "one", "--no-report", cwd=tmp_path).returncode == 0
+    two = sweep(small, "--out", "two", "-j", "2", "--no-report", cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    timing = {"train_seconds", "seconds_per_epoch", "started_at", "seconds"}
+    for name in ("runs.csv", "metrics.csv"):
+        one_rows, two_rows = rows(tmp_path / "one" / name), rows(tmp_path / "two" / name)
+        strip = lambda table: [{k: v for k, v in r.items() if k not in timing} for r in table]
+        assert strip(one_rows) == strip(two_rows)
+
+
+def test_a_second_sweep_on_the_same_directory_is_refused(small, tmp_path):
+    out = tmp_path / "results" / "small"
+    with ResultsStore(out):
+        result = sweep(small, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (f"sweep: results/small: another sweep is writing here "
+                             f"(pid {os.getpid()}); wait for it to end or pass --out DIR\n")
+    assert not (out / "runs.csv").exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_killed_sweep_leaves_valid_csvs_and_rerun_completes(tmp_path, how):
+    config = tmp_path / "long.yaml"
+    config.write_text("name: long\ndefaults: {epochs: 12, train_size: 6000}\n"
+                      "trials:\n  - {layers: [784, 30, 10]}\ngrid:\n  seed: [0, 1, 2, 3]\n")
+    out = tmp_path / "results" / "long"
+    process = subprocess.Popen([str(SWEEP), str(config), "--no-report"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "MNIST_DIR": MNIST_DIR})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out / "runs.csv").exists():
+        time.sleep(0.02)
+    time.sleep(0.3)  # now well inside a later trial
+    process.send_signal(how)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == (-signal.SIGKILL if how == signal.SIGKILL else 130)
+    recorded = rows(out / "runs.csv")
+    assert 1 <= len(recorded) < 4
+    assert all(r["status"] == "finished" for r in recorded)
+    if how == signal.SIGINT:
+        assert "rerun the same command to resume" in stdout
+    rerun = sweep(config, "--no-report", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{4 - len(recorded)} of 4 trials to run" in rerun.stdout
+    final = rows(out / "runs.csv")
+    assert len({r["run_id"] for r in final}) == 4 and [r["seed"] for r in final] == list("0123")
+    metrics = rows(out / "metrics.csv")
+    assert len(metrics) == 4 * 12
+    assert len({(m["run_id"], m["epoch"]) for m in metrics}) == 4 * 12
