@@ -172,3 +172,47 @@ def test_killed_sweep_leaves_valid_csvs_and_rerun_completes(tmp_path, how):
     metrics = rows(out / "metrics.csv")
     assert len(metrics) == 4 * 12
     assert len({(m["run_id"], m["epoch"]) for m in metrics}) == 4 * 12
+
+
+BAD_CONFIGS = [
+    ("trials:\n  - {layers: [784, 10], etta: 1.0}\n",
+     "trials[0].etta: unknown key (did you mean 'eta'?)"),
+    ("defaults: {epochs: ten}\ntrials:\n  - {layers: [784, 10]}\n",
+     "defaults.epochs: must be a positive integer, got 'ten'"),
+    ("trials:\n  - {layers: [784, 10]}\n  - {layers: [784, 10], eta: -1.0}\n",
+     "trials[1].eta: must be a number > 0, got -1.0"),
+    ("trials:\n  - {layers: [784, 10], mini_batch_size: 0}\n",
+     "trials[0].mini_batch_size: must be a positive integer, got 0"),
+    ("trials:\n  - {layers: [785, 30, 10]}\n",
+     "trials[0].layers: first layer must be 784 (the inputs of mnist), got 785"),
+    ("trials:\n  - {layers: [784, 30, 9]}\n",
+     "trials[0].layers: last layer must be 10 (the classes of mnist), got 9"),
+    ("trials: []\n", "empty sweep: no trials to run (trials is an empty list)"),
+    ("trials:\n  - {layers: [784, 10]}\ngrid:\n  eta: []\n",
+     "empty sweep: no trials to run (grid.eta is an empty list)"),
+]
+
+
+@pytest.mark.parametrize("text, message", BAD_CONFIGS)
+def test_bad_config_gives_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys,
+                                                            text, message):
+    from experiments.cli import main
+
+    (tmp_path / "bad.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bad.yaml"]) == 2
+    assert capsys.readouterr().err == f"sweep: bad.yaml: {message}\n"
+    assert not (tmp_path / "results").exists()
+
+
+def test_bad_override_through_the_installed_command(small, tmp_path):
+    result = sweep(small, "etta=1", cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "sweep: overrides: etta: unknown key (did you mean 'eta'?)\n"
+    assert not (tmp_path / "results").exists()
+
+
+def test_python_dash_m_experiments_runs_the_sweep(small, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "experiments", str(small), "--dry-run"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "small: 4 trials on mnist, 4 to run" in result.stdout
