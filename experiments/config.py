@@ -10,22 +10,16 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Optional
 
 import yaml
 
-from experiments.datasets import SOURCES, TRAINING_IMAGES
+from experiments import config_values as values
 from experiments.errors import ConfigError
 from experiments.overrides import did_you_mean, sort_overrides
-from nn.activations import ACTIVATIONS
-from nn.costs import COSTS
 
-INPUTS = 784  # pixels per image, the width of every network's first layer
-DTYPES = ("float32", "float64")
 TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "defaults", "seeds", "trials", "grid")
 COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir")  # and seeds, which sort_overrides knows
 _READ_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
@@ -116,9 +110,9 @@ def load_sweep(path, overrides=()) -> Sweep:
             return command_line.settings[key], f"overrides: {key}"
         return document.get(key), f"{prefix}: {key}"
 
-    dataset = _dataset(*setting("dataset"))
-    name = _name(*setting("name"), default=Path(path).stem)
-    data_dir = _data_dir(*setting("data_dir"))
+    dataset = values.dataset(*setting("dataset"))
+    name = values.name(*setting("name"), default=Path(path).stem)
+    data_dir = values.data_dir(*setting("data_dir"))
     defaults, entries, axes = _sections(document, prefix, dataset)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
@@ -143,10 +137,10 @@ def _with_command_line(axes, command_line, dataset):
     if command_line.seeds_key:
         overridden.add("seed")
     axes = [axis for axis in axes if axis.key not in overridden]
-    axes += [_Axis(key, [_trial_value(key, value, f"overrides: {key}", dataset)
+    axes += [_Axis(key, [values.trial_value(key, value, f"overrides: {key}", dataset)
                          for value in choices], f"overrides: {key}")
              for key, choices in command_line.sweeps.items()]
-    fixed = {key: _trial_value(key, value, f"overrides: {key}", dataset)
+    fixed = {key: values.trial_value(key, value, f"overrides: {key}", dataset)
              for key, value in command_line.fixed.items()}
     return axes, fixed
 
@@ -192,12 +186,13 @@ def _sections(document, prefix, dataset):
                           f"got {type(grid).__name__}")
     _check_keys(grid, TRIAL_KEYS, lambda key: f"{prefix}: grid.{key}")
     axes = []
-    for key, values in grid.items():
-        if not isinstance(values, list):
+    for key, candidates in grid.items():
+        if not isinstance(candidates, list):
             raise ConfigError(f"{prefix}: grid.{key}: must be a non-empty list of values, "
-                          f"got {_show(values)}")
-        axes.append(_Axis(key, [_trial_value(key, value, f"{prefix}: grid.{key}[{i}]", dataset)
-                                for i, value in enumerate(values)], f"grid.{key}"))
+                              f"got {values.show(candidates)}")
+        axes.append(_Axis(key, [values.trial_value(key, value, f"{prefix}: grid.{key}[{i}]",
+                                                   dataset)
+                                for i, value in enumerate(candidates)], f"grid.{key}"))
     if trials == []:
         raise ConfigError(f"{prefix}: empty sweep: no trials to run (trials is an empty list)")
     return defaults, entries, axes
@@ -211,7 +206,7 @@ def _trial_mapping(mapping, where, dataset):
         raise ConfigError(f"{where}: must be a mapping of trial keys, "
                           f"got {type(mapping).__name__}")
     _check_keys(mapping, TRIAL_KEYS, lambda key: f"{where}.{key}")
-    return {key: _trial_value(key, value, f"{where}.{key}", dataset)
+    return {key: values.trial_value(key, value, f"{where}.{key}", dataset)
             for key, value in mapping.items()}
 
 
@@ -273,118 +268,11 @@ def _check_unique(prefix, trials, origins, entries, axes, seeds):
                           f"{labels[part]}[{earlier[part]}] (run id {trial.run_id})")
 
 
-# Value checks: each returns the value in its stored form or raises with where it was found.
-
-def _trial_value(key, value, where, dataset):
-    if key == "layers":
-        return _layers(value, where, dataset)
-    if key in ("epochs", "mini_batch_size"):
-        return _positive_int(value, where)
-    if key == "eta":
-        return _eta(value, where)
-    if key == "seed":
-        return _seed(value, where)
-    if key == "comment":
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: must be a string, got {_show(value)}")
-        return value
-    if key == "train_size":
-        if value is None or (_is_int(value) and 0 < value <= TRAINING_IMAGES):
-            return value
-        raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
-                          f"or null for all of them, got {_show(value)}")
-    choices = {"dtype": DTYPES, "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
-    return _choice(value, choices, key, where)
-
-
-def _layers(value, where, dataset):
-    if not (isinstance(value, list) and len(value) >= 2
-            and all(_is_int(size) and size > 0 for size in value)):
-        raise ConfigError(f"{where}: must be a list of at least 2 positive integers, "
-                          f"got {_show(value)}")
-    classes = len(SOURCES[dataset].classes)
-    if value[0] != INPUTS:
-        raise ConfigError(f"{where}: first layer must be {INPUTS} (the inputs of {dataset}), "
-                          f"got {value[0]}")
-    if value[-1] != classes:
-        raise ConfigError(f"{where}: last layer must be {classes} (the classes of {dataset}), "
-                          f"got {value[-1]}")
-    return tuple(value)
-
-
-def _positive_int(value, where):
-    if _is_int(value) and value > 0:
-        return value
-    raise ConfigError(f"{where}: must be a positive integer, got {_show(value)}")
-
-
-def _seed(value, where):
-    if _is_int(value) and value >= 0:
-        return value
-    raise ConfigError(f"{where}: must be an integer >= 0, got {_show(value)}")
-
-
-def _eta(value, where):
-    if _is_int(value) or isinstance(value, float):
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float's range
-            number = math.inf
-        if 0 < number < math.inf:  # also rejects NaN
-            return number
-    # PyYAML reads YAML 1.1, where a float needs a dot: 1e-3 is a string, 1.0e-3 a number
-    hint = ""
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", value):
-        hint = f" (YAML reads this as text: write {re.sub('[eE]', '.0e', value)})"
-    raise ConfigError(f"{where}: must be a number > 0, got {_show(value)}{hint}")
-
-
-def _choice(value, choices, what, where):
-    if isinstance(value, str) and value in choices:
-        return value
-    if not isinstance(value, str):
-        listing = ", ".join(repr(choice) for choice in choices)
-        raise ConfigError(f"{where}: must be one of {listing}, got {_show(value)}")
-    hint = did_you_mean(value, choices, quote=True)
-    raise ConfigError(f"{where}: unknown {what} {value!r}{hint}")
-
-
-def _dataset(value, where):
-    return "mnist" if value is None else _choice(value, tuple(SOURCES), "data set", where)
-
-
-def _name(value, where, default):
-    if value is None:
-        return default
-    # the name is likely to name a folder: no path separators, nothing that means "here" or "up"
-    if isinstance(value, str) and value.strip() and value not in (".", "..") \
-            and not {"/", "\\"} & set(value):
-        return value
-    raise ConfigError(f"{where}: must be a plain name (a non-empty string without '/'), "
-                      f"got {_show(value)}")
-
-
-def _data_dir(value, where):
-    if value is None or (isinstance(value, str) and value):
-        return value
-    raise ConfigError(f"{where}: must be a directory (a string) or null, got {_show(value)}")
-
-
 def _seeds(value, where, label, indexed=True):
     """The seeds as an _Axis over "seed", or None when not given."""
     if value is None:
         return None
     if not isinstance(value, list):
-        raise ConfigError(f"{where}: must be a list of integers >= 0, got {_show(value)}")
-    return _Axis("seed", [_seed(seed, f"{where}[{i}]" if indexed else where)
+        raise ConfigError(f"{where}: must be a list of integers >= 0, got {values.show(value)}")
+    return _Axis("seed", [values.seed(seed, f"{where}[{i}]" if indexed else where)
                           for i, seed in enumerate(value)], label)
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)  # YAML's true is not 1 epoch
-
-
-def _show(value, limit=60):
-    """repr of a bad value, shortened so that the message stays one readable line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."

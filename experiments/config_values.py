@@ -1,0 +1,122 @@
+"""Checks of single sweep-config values; not the structure of a sweep file (config.py).
+
+Each check returns the value in its stored form or raises ConfigError naming `where`
+the value was found (e.g. "configs/a.yaml: trials[2].eta").
+"""
+
+import math
+import re
+
+from experiments.datasets import SOURCES, TRAINING_IMAGES
+from experiments.errors import ConfigError
+from experiments.overrides import did_you_mean
+from nn.activations import ACTIVATIONS
+from nn.costs import COSTS
+
+INPUTS = 784  # pixels per image, the width of every network's first layer
+DTYPES = ("float32", "float64")
+
+
+def trial_value(key, value, where, dataset):
+    if key == "layers":
+        return layers(value, where, dataset)
+    if key in ("epochs", "mini_batch_size"):
+        return positive_int(value, where)
+    if key == "eta":
+        return eta(value, where)
+    if key == "seed":
+        return seed(value, where)
+    if key == "comment":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: must be a string, got {show(value)}")
+        return value
+    if key == "train_size":
+        if value is None or (is_int(value) and 0 < value <= TRAINING_IMAGES):
+            return value
+        raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
+                          f"or null for all of them, got {show(value)}")
+    choices = {"dtype": DTYPES, "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
+    return choice(value, choices, key, where)
+
+
+def layers(value, where, dataset):
+    if not (isinstance(value, list) and len(value) >= 2
+            and all(is_int(size) and size > 0 for size in value)):
+        raise ConfigError(f"{where}: must be a list of at least 2 positive integers, "
+                          f"got {show(value)}")
+    classes = len(SOURCES[dataset].classes)
+    if value[0] != INPUTS:
+        raise ConfigError(f"{where}: first layer must be {INPUTS} (the inputs of {dataset}), "
+                          f"got {value[0]}")
+    if value[-1] != classes:
+        raise ConfigError(f"{where}: last layer must be {classes} (the classes of {dataset}), "
+                          f"got {value[-1]}")
+    return tuple(value)
+
+
+def positive_int(value, where):
+    if is_int(value) and value > 0:
+        return value
+    raise ConfigError(f"{where}: must be a positive integer, got {show(value)}")
+
+
+def seed(value, where):
+    if is_int(value) and value >= 0:
+        return value
+    raise ConfigError(f"{where}: must be an integer >= 0, got {show(value)}")
+
+
+def eta(value, where):
+    if is_int(value) or isinstance(value, float):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            number = math.inf
+        if 0 < number < math.inf:  # also rejects NaN
+            return number
+    # PyYAML reads YAML 1.1, where a float needs a dot: 1e-3 is a string, 1.0e-3 a number
+    hint = ""
+    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", value):
+        hint = f" (YAML reads this as text: write {re.sub('[eE]', '.0e', value)})"
+    raise ConfigError(f"{where}: must be a number > 0, got {show(value)}{hint}")
+
+
+def choice(value, choices, what, where):
+    if isinstance(value, str) and value in choices:
+        return value
+    if not isinstance(value, str):
+        listing = ", ".join(repr(choice) for choice in choices)
+        raise ConfigError(f"{where}: must be one of {listing}, got {show(value)}")
+    hint = did_you_mean(value, choices, quote=True)
+    raise ConfigError(f"{where}: unknown {what} {value!r}{hint}")
+
+
+def dataset(value, where):
+    return "mnist" if value is None else choice(value, tuple(SOURCES), "data set", where)
+
+
+def name(value, where, default):
+    if value is None:
+        return default
+    # the name is likely to name a folder: no path separators, nothing that means "here" or "up"
+    if isinstance(value, str) and value.strip() and value not in (".", "..") \
+            and not {"/", "\\"} & set(value):
+        return value
+    raise ConfigError(f"{where}: must be a plain name (a non-empty string without '/'), "
+                      f"got {show(value)}")
+
+
+def data_dir(value, where):
+    if value is None or (isinstance(value, str) and value):
+        return value
+    raise ConfigError(f"{where}: must be a directory (a string) or null, got {show(value)}")
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)  # YAML's true is not 1 epoch
+
+
+def show(value, limit=60):
+    """repr of a bad value, shortened so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
