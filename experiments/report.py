@@ -1,0 +1,408 @@
+"""A sweep's comparison table and its report.md; not the figures (plots.py), not the command.
+
+Reads and checks runs.csv and metrics.csv (errors name the file and line), merges the seeds
+of a configuration (mean ± sample std), filters, sorts, and renders the table as Markdown,
+CSV or JSON. write_report(directory) is what a sweep calls when it ends.
+"""
+
+import csv
+import difflib
+import json
+import math
+import operator
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tabulate import tabulate
+
+from experiments.errors import ResultsError
+from experiments.results import (FINISHED, METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS,
+                                 RUNS_FILE, STATUSES, write_atomically)
+
+REPORT_FILE = "report.md"
+FORMATS = ("md", "csv", "json")
+
+# How cells are read, by column name (runs.csv and metrics.csv share "accuracy"); columns
+# named nowhere here are text, so a config column added to RUN_COLUMNS needs no change here.
+_INTEGERS = {"epochs", "mini_batch_size", "seed", "train_size", "best_epoch", "epoch"}
+_FRACTIONS = {"accuracy", "best_accuracy", "validation_accuracy"}
+_NUMBERS = _INTEGERS | _FRACTIONS | {"eta", "train_seconds", "seconds_per_epoch", "cost", "seconds"}
+_REQUIRED = {"run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "status", "epoch"}
+# What a trial did rather than what it was; every other runs.csv column is configuration.
+_NOT_CONFIG = {"run_id", "seed", "started_at", "status", "accuracy", "best_accuracy",
+               "best_epoch", "validation_accuracy", "train_seconds", "seconds_per_epoch", "error"}
+CONFIG_COLUMNS = tuple(column for column in RUN_COLUMNS if column not in _NOT_CONFIG)
+_HIDDEN = ("run_ids",)  # table columns for the plots, not shown
+_LAYERS = re.compile(r"\d+(-\d+)+")
+_FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(==|!=|>=|<=|>|<)\s*(.*?)\s*")
+_OPERATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
+              ">": operator.gt, "<": operator.lt}
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A sweep's recorded trials, read and checked.
+
+    runs: a row per trial, columns RUN_COLUMNS, in the order of runs.csv.
+    metrics: a row per epoch of a recorded trial, columns METRIC_COLUMNS.
+    skipped: a note per incomplete last line that was left out.
+    """
+
+    directory: Path
+    runs: pd.DataFrame
+    metrics: pd.DataFrame
+    skipped: tuple = ()
+
+    @property
+    def name(self):
+        return self.directory.resolve().name
+
+
+def load_results(directory) -> SweepResults:
+    """Read a sweep's runs.csv and metrics.csv; ResultsError naming the file when they are bad.
+
+    An incomplete last line (a write cut short) is skipped and noted in `skipped`: such a
+    trial is not recorded, as the store itself treats it. Metrics rows of trials that have
+    no runs row are leftovers of an interrupted write, and are ignored.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ResultsError(f"{directory}: no such directory")
+    runs_path = directory / RUNS_FILE
+    runs, runs_skipped = _read_rows(runs_path, RUN_COLUMNS)
+    if not runs:
+        raise ResultsError(f"{runs_path}: no trials recorded")
+    _check_runs(runs_path, runs)
+    metrics, metrics_skipped = _read_rows(directory / METRICS_FILE, METRIC_COLUMNS)
+    recorded = {row["run_id"] for _, row in runs}
+    metrics = [row for _, row in metrics if row["run_id"] in recorded]
+    return SweepResults(directory, _frame([row for _, row in runs], RUN_COLUMNS),
+                        _frame(metrics, METRIC_COLUMNS), runs_skipped + metrics_skipped)
+
+
+def _read_rows(path, columns):
+    """(line number, typed row) pairs of a results CSV, and a note if its last line was skipped."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            records = list(_numbered_records(path, handle))
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file; is this a sweep's results directory?") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ResultsError(f"{path}: unreadable: {error}") from None
+    if not records:
+        raise ResultsError(f"{path}: empty file, expected a header line")
+    (_, header), records = records[0], records[1:]
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
+    skipped = ()
+    if records and len(records[-1][1]) < len(header):
+        skipped = (f"{path}: line {records[-1][0]}: incomplete last line skipped",)
+        records = records[:-1]
+    rows = []
+    for line, fields in records:
+        if len(fields) != len(header):
+            raise ResultsError(f"{path}: line {line}: expected {len(header)} fields, "
+                               f"got {len(fields)}")
+        row = dict(zip(header, fields))
+        rows.append((line, {column: _cell(path, line, column, row[column]) for column in columns}))
+    return rows, skipped
+
+
+def _numbered_records(path, handle):
+    reader = csv.reader(handle)
+    try:
+        for fields in reader:
+            if fields:  # a blank line is no record
+                yield reader.line_num, fields
+    except csv.Error as error:
+        raise ResultsError(f"{path}: line {reader.line_num}: {error}") from None
+
+
+def _cell(path, line, column, text):
+    """A cell as int, float, None (empty) or str, by its column."""
+    where = f"{path}: line {line}: {column}"
+    if column in _REQUIRED and not text.strip():
+        raise ResultsError(f"{where}: empty, expected a value")
+    if column not in _NUMBERS:
+        return text
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ResultsError(f"{where}: expected a number, got {text!r}") from None
+    if column in _INTEGERS:
+        if not value.is_integer():
+            raise ResultsError(f"{where}: expected a whole number, got {text!r}")
+        return int(value)
+    if column in _FRACTIONS and not (0 <= value <= 1 or math.isnan(value)):
+        raise ResultsError(f"{where}: expected a fraction between 0 and 1, got {text!r}")
+    return value
+
+
+def _check_runs(path, rows):
+    first_line = {}
+    for line, row in rows:
+        where = f"{path}: line {line}"
+        if row["status"] not in STATUSES:
+            raise ResultsError(f"{where}: status: expected one of {', '.join(STATUSES)}, "
+                               f"got {row['status']!r}")
+        if not _LAYERS.fullmatch(row["layers"]):
+            raise ResultsError(f"{where}: layers: expected sizes like 784-30-10, "
+                               f"got {row['layers']!r}")
+        if row["status"] == FINISHED and row["accuracy"] is None:
+            raise ResultsError(f"{where}: accuracy: empty for a finished trial")
+        if row["run_id"] in first_line:
+            raise ResultsError(f"{where}: run_id: {row['run_id']!r} is also on line "
+                               f"{first_line[row['run_id']]}")
+        first_line[row["run_id"]] = line
+
+
+def _frame(rows, columns):
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for column in columns:
+        if column in _INTEGERS:
+            frame[column] = frame[column].astype("Int64")  # an empty train_size stays missing
+        elif column in _NUMBERS:
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def parameter_count(layers: str) -> int:
+    """Weights and biases of a network "784-30-10": sum over layers of n_in * n_out + n_out."""
+    sizes = [int(size) for size in layers.split("-")]
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+def network_label(layers: str) -> str:
+    """ "784-30-10" as the book writes it: "[784, 30, 10]"."""
+    return "[" + ", ".join(layers.split("-")) + "]"
+
+
+def comparison_table(results: SweepResults, aggregate=True) -> pd.DataFrame:
+    """The table: a row per configuration and status with its seeds merged, or a row per trial.
+
+    Merged seeds: n counts them; accuracy, best_accuracy, validation_accuracy and the times
+    are means, accuracy_std the sample standard deviation (ddof=1, missing for one seed),
+    best_epoch the median. A configuration whose seeds ended differently (two finished,
+    one diverged) gets a row per status, so that no average hides a failure. Rows keep
+    the order of runs.csv; the hidden column run_ids lists each row's trials.
+    """
+    keys = list(CONFIG_COLUMNS) + ["status"] + ([] if aggregate else ["run_id", "seed"])
+    table = results.runs.groupby(keys, dropna=False, sort=False).agg(
+        n=("run_id", "size"), accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+        best_accuracy=("best_accuracy", "mean"), best_epoch=("best_epoch", "median"),
+        validation_accuracy=("validation_accuracy", "mean"),
+        train_seconds=("train_seconds", "mean"), seconds_per_epoch=("seconds_per_epoch", "mean"),
+        error=("error", "first"), run_ids=("run_id", lambda run_ids: tuple(run_ids)),
+    ).reset_index()
+    table["parameters"] = table["layers"].map(parameter_count)
+    if (table["best_epoch"].dropna() % 1 == 0).all():
+        table["best_epoch"] = table["best_epoch"].astype("Int64")
+    return table[[*table_columns(aggregate), *_HIDDEN]]
+
+
+def table_columns(aggregate=True) -> list:
+    """The names of the table's columns, in order: those of --format csv, --filter, --sort-by."""
+    settings = [column for column in CONFIG_COLUMNS if column != "comment"]
+    settings.insert(settings.index("layers") + 1, "parameters")
+    seeds = (["n", "status", "accuracy", "accuracy_std"] if aggregate
+             else ["seed", "status", "accuracy"])
+    return ([] if aggregate else ["run_id"]) + settings + seeds + [
+        "best_accuracy", "best_epoch", "validation_accuracy", "train_seconds",
+        "seconds_per_epoch", "comment", "error"]
+
+
+def filter_table(table, expression: str) -> pd.DataFrame:
+    """Rows where `expression` ("eta>=1", "layers==784-30-10", "accuracy>95%") holds.
+
+    Operators: == != >= <= > <. A missing value (no accuracy for a failed trial) satisfies
+    only !=. On number columns a value may end in % (95% is 0.95).
+    """
+    what = f"filter {expression!r}"
+    match = _FILTER.fullmatch(expression)
+    if not match or not match.group(3):
+        raise ResultsError(f"{what}: expected COLUMN OP VALUE, OP one of "
+                           f"{' '.join(_OPERATORS)}, e.g. eta>=1")
+    name, symbol, text = match.groups()
+    _check_column(table, name, what)
+    if pd.api.types.is_numeric_dtype(table[name]):
+        value = _filter_number(text, what, name)
+    elif symbol in ("==", "!="):
+        value = "-".join(re.findall(r"\d+", text)) if name == "layers" else text
+    else:
+        raise ResultsError(f"{what}: {name} is text, it takes == or != only")
+    compare = _OPERATORS[symbol]
+    keep = [symbol == "!=" if pd.isna(cell) else compare(_near(cell, value), value)
+            for cell in table[name]]
+    return table[keep]
+
+
+def _near(cell, value):
+    """`value` itself when the number `cell` is within rounding of it: the mean of 0.94, 0.95
+    and 0.96 is 0.9499999999999998, and must pass accuracy>=0.95."""
+    if isinstance(value, float) and math.isclose(cell, value, rel_tol=1e-9, abs_tol=1e-12):
+        return value
+    return cell
+
+
+def _filter_number(text, what, name):
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ResultsError(f"{what}: {name} is a number, got {text!r}") from None
+
+
+def sort_table(table, keys: str) -> pd.DataFrame:
+    """Rows sorted by comma-separated column names, each ascending or, after a '-', descending.
+
+    The sort is stable and puts missing values last; layers sort by their sizes.
+    """
+    names = [key.strip().lstrip("-") for key in keys.split(",")]
+    for name, key in zip(names, keys.split(",")):
+        _check_column(table, name, f"sort key {key.strip()!r}")
+    ascending = [not key.strip().startswith("-") for key in keys.split(",")]
+    return table.sort_values(names, ascending=ascending, na_position="last", kind="stable",
+                             key=_sort_key)
+
+
+def _sort_key(column):
+    if column.name == "layers":  # "784-100-10" after "784-30-10", as numbers
+        return column.map(lambda layers: tuple(int(size) for size in layers.split("-")))
+    return column
+
+
+def _check_column(table, name, what):
+    columns = [column for column in table.columns if column not in _HIDDEN]
+    if name in columns:
+        return
+    close = difflib.get_close_matches(name, columns, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if name in ("seed", "run_id") and "n" in columns:
+        hint = " (seeds are merged into one row; use --no-aggregate)"
+    raise ResultsError(f"{what}: unknown column {name!r}{hint}; columns: {', '.join(columns)}")
+
+
+def render_table(table, table_format="md") -> str:
+    """The table as Markdown, CSV or JSON (a list of row objects, missing values as null)."""
+    data = table.drop(columns=list(_HIDDEN))
+    if table_format == "csv":
+        return data.to_csv(index=False)
+    if table_format == "json":
+        records = json.loads(data.to_json(orient="records", double_precision=15))  # NA -> null
+        return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
+    if table_format == "md":
+        return markdown_table(table) + "\n"
+    raise ResultsError(f"format {table_format!r}: expected one of {', '.join(FORMATS)}")
+
+
+def markdown_table(table) -> str:
+    """The table in the shape of the book's: network | epochs, mini-batch, eta | time |
+    accuracy | comment, plus parameters, seeds, seconds per epoch, best epoch and status.
+
+    Accuracies are percentages to 0.01, one test image in 10,000; a merged row shows
+    mean ± standard deviation, in percentage points.
+    """
+    varying = [c for c in ("dataset", "train_size", "dtype") if table[c].nunique(dropna=False) > 1]
+    seeds = "n" if "n" in table else "seed"
+    headers = ["network", "parameters", "epochs", "mini-batch", "eta", *varying,
+               "seeds" if seeds == "n" else "seed", "time", "s/epoch", "accuracy",
+               "best (epoch)", "status", "comment"]
+    rows = [[network_label(row["layers"]), f"{row['parameters']:,}", row["epochs"],
+             row["mini_batch_size"], _eta_text(row["eta"]),
+             *(_text(row[c], "{:,}" if c == "train_size" else "{}", "all") for c in varying),
+             row[seeds], _duration(row["train_seconds"]),
+             _text(row["seconds_per_epoch"], "{:.2f} s"),
+             _percent(row["accuracy"], row.get("accuracy_std")),
+             _percent(row["best_accuracy"]) + _text(row["best_epoch"], " ({:g})", ""),
+             _status(row["status"], row["error"]), _text(row["comment"])]
+            for row in table.to_dict("records")]
+    left = {"network", "dataset", "dtype", "status", "comment"}
+    return tabulate(rows, headers, tablefmt="pipe", disable_numparse=True,
+                    colalign=["left" if header in left else "right" for header in headers])
+
+
+_MISSING = "—"
+
+
+def _text(value, template="{}", missing=_MISSING):
+    if pd.isna(value) or value == "":
+        return missing
+    return template.format(value).replace("|", "\\|")  # a | would end the Markdown cell
+
+
+def _eta_text(eta):
+    return str(round(float(eta), 10))  # 3.0 as the book writes it, 0.1 not 0.1000000000000001
+
+
+def _percent(fraction, std=None):
+    if pd.isna(fraction):
+        return _MISSING
+    text = f"{100 * fraction:.2f}%"
+    return text if std is None or pd.isna(std) else f"{text} ± {100 * std:.2f}"
+
+
+def _duration(seconds):
+    if pd.isna(seconds):
+        return _MISSING
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _status(status, error, width=60):
+    """The status, with the error that ended the trial, shortened to one line of `width`."""
+    if not error:
+        return status
+    text = " ".join((error if error.startswith(status) else f"{status}: {error}").split())
+    return _text(text if len(text) <= width else text[:width - 1] + "…")
+
+
+def report_markdown(results, table, figures=(), selection="") -> str:
+    """The page report.md: what the sweep is, its table, a key to the columns, the figures.
+
+    figures: (file name, title) pairs; selection: how the rows were chosen, if not all.
+    """
+    runs = results.runs
+    counts = runs["status"].value_counts()
+    ended = ", ".join(f"{counts[status]} {status}" for status in STATUSES if status in counts)
+    sizes = runs["train_size"].unique()
+    trained = ("training sets of several sizes" if len(sizes) > 1 else
+               "the full training set" if pd.isna(sizes[0]) else f"{sizes[0]:,} training images")
+    rows = "a row per trial" if "seed" in table else "a row per configuration, seeds merged"
+    lines = [f"# Sweep {results.name}", "",
+             f"{len(runs)} trials on {', '.join(runs['dataset'].unique())}, {trained} ({ended}); "
+             f"{rows}{'; ' + selection if selection else ''}.", "", markdown_table(table), "",
+             "*accuracy*: test accuracy after the last epoch, mean ± sample standard deviation "
+             "over the seeds (in percentage points); *best (epoch)*: the highest test accuracy of "
+             "any epoch, and that epoch (median over seeds); *time*, *s/epoch*: training time of "
+             "a trial and of an epoch, evaluation excluded (means over seeds).", ""]
+    lines += [f"![{title}]({name})\n" for name, title in figures]
+    return "\n".join(lines)
+
+
+def write_report(directory) -> list[Path]:
+    """Write report.md and the figures into a sweep's directory, with the default options;
+    return the paths written (Path). Raises ResultsError for bad or unwritable files."""
+    results = load_results(directory)
+    return write_report_files(results, comparison_table(results))
+
+
+def write_report_files(results, table, selection="") -> list[Path]:
+    """Write report.md, showing `table` (whose rows `selection` describes), and the figures
+    of its rows into results.directory, each replaced whole; return their paths."""
+    from experiments import plots  # matplotlib takes a while to import; csv and json need none
+    page = results.directory / REPORT_FILE
+    try:
+        figures = plots.write_figures(results, table)
+        titles = [(path.name, plots.FIGURE_TITLES[path.name]) for path in figures]
+        write_atomically(page, report_markdown(results, table, titles, selection))
+    except OSError as error:  # a full disk, a read-only directory
+        raise ResultsError(f"{error.filename or page}: cannot write: {error.strerror}") from None
+    return [page, *figures]
