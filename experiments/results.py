@@ -24,7 +24,7 @@ LOCK_FILE = ".lock"
 
 RUN_COLUMNS = (
     "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
-    "dtype", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
+    "dtype", "activation", "cost", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
     "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
 )
 METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")

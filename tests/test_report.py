@@ -205,7 +205,7 @@ def runs_text(rows=RUNS):
 @pytest.mark.parametrize("runs, message", [
     ("", "{runs}: empty file, expected a header line"),
     ("run_id,layers\nx,784-10\n", "{runs}: missing columns epochs, mini_batch_size, eta, seed, dataset, "
-     "train_size, dtype, status, accuracy, best_accuracy, best_epoch, validation_accuracy, "
+     "train_size, dtype, activation, cost, status, accuracy, best_accuracy, best_epoch, validation_accuracy, "
      "train_seconds, seconds_per_epoch, comment, started_at, error"),
     (runs_text().replace("0.7612", "abc"),
      "{runs}: line 5: accuracy: expected a number, got 'abc'"),
@@ -219,7 +219,7 @@ def runs_text(rows=RUNS):
      "{runs}: line 5: accuracy: empty for a finished trial"),
     (runs_text().replace(",3.0,0,", ",,0,", 1), "{runs}: line 2: eta: empty, expected a value"),
     (runs_text().replace("a1,", "a0,"), "{runs}: line 3: run_id: 'a0' is also on line 2"),
-    (runs_text().replace("\nb0,", "\nb0\nb0,"), "{runs}: line 5: expected 19 fields, got 1"),
+    (runs_text().replace("\nb0,", "\nb0\nb0,"), "{runs}: line 5: expected 21 fields, got 1"),
 ])
 def test_malformed_runs_csv(sweep, runs, message):
     (sweep / RUNS_FILE).write_text(runs)
