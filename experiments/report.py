@@ -1,174 +1,34 @@
 """A sweep's comparison table and its report.md; not the figures (plots.py), not the command.
 
-Reads and checks runs.csv and metrics.csv (errors name the file and line), merges the seeds
-of a configuration (mean ± sample std), filters, sorts, and renders the table as Markdown,
+From the results read by sweep_results.py, merges the seeds of a configuration (mean ± sample std), filters, sorts, and renders the table as Markdown,
 CSV or JSON. write_report(directory) is what a sweep calls when it ends.
 """
 
-import csv
 import difflib
 import json
 import math
 import operator
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
 from experiments.errors import ResultsError
-from experiments.results import (FINISHED, METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS,
-                                 RUNS_FILE, STATUSES, write_atomically)
+from experiments.results import RUN_COLUMNS, STATUSES, write_atomically
+from experiments.sweep_results import SweepResults, load_results
 
 REPORT_FILE = "report.md"
 FORMATS = ("md", "csv", "json")
 
-# How cells are read, by column name (runs.csv and metrics.csv share "accuracy"); columns
-# named nowhere here are text, so a config column added to RUN_COLUMNS needs no change here.
-_INTEGERS = {"epochs", "mini_batch_size", "seed", "train_size", "best_epoch", "epoch"}
-_FRACTIONS = {"accuracy", "best_accuracy", "validation_accuracy"}
-_NUMBERS = _INTEGERS | _FRACTIONS | {"eta", "train_seconds", "seconds_per_epoch", "cost", "seconds"}
-_REQUIRED = {"run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "status", "epoch"}
 # What a trial did rather than what it was; every other runs.csv column is configuration.
 _NOT_CONFIG = {"run_id", "seed", "started_at", "status", "accuracy", "best_accuracy",
                "best_epoch", "validation_accuracy", "train_seconds", "seconds_per_epoch", "error"}
 CONFIG_COLUMNS = tuple(column for column in RUN_COLUMNS if column not in _NOT_CONFIG)
 _HIDDEN = ("run_ids",)  # table columns for the plots, not shown
-_LAYERS = re.compile(r"\d+(-\d+)+")
 _FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(==|!=|>=|<=|>|<)\s*(.*?)\s*")
 _OPERATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
               ">": operator.gt, "<": operator.lt}
-
-
-@dataclass(frozen=True)
-class SweepResults:
-    """A sweep's recorded trials, read and checked.
-
-    runs: a row per trial, columns RUN_COLUMNS, in the order of runs.csv.
-    metrics: a row per epoch of a recorded trial, columns METRIC_COLUMNS.
-    skipped: a note per incomplete last line that was left out.
-    """
-
-    directory: Path
-    runs: pd.DataFrame
-    metrics: pd.DataFrame
-    skipped: tuple = ()
-
-    @property
-    def name(self):
-        return self.directory.resolve().name
-
-
-def load_results(directory) -> SweepResults:
-    """Read a sweep's runs.csv and metrics.csv; ResultsError naming the file when they are bad.
-
-    An incomplete last line (a write cut short) is skipped and noted in `skipped`: such a
-    trial is not recorded, as the store itself treats it. Metrics rows of trials that have
-    no runs row are leftovers of an interrupted write, and are ignored.
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise ResultsError(f"{directory}: no such directory")
-    runs_path = directory / RUNS_FILE
-    runs, runs_skipped = _read_rows(runs_path, RUN_COLUMNS)
-    if not runs:
-        raise ResultsError(f"{runs_path}: no trials recorded")
-    _check_runs(runs_path, runs)
-    metrics, metrics_skipped = _read_rows(directory / METRICS_FILE, METRIC_COLUMNS)
-    recorded = {row["run_id"] for _, row in runs}
-    metrics = [row for _, row in metrics if row["run_id"] in recorded]
-    return SweepResults(directory, _frame([row for _, row in runs], RUN_COLUMNS),
-                        _frame(metrics, METRIC_COLUMNS), runs_skipped + metrics_skipped)
-
-
-def _read_rows(path, columns):
-    """(line number, typed row) pairs of a results CSV, and a note if its last line was skipped."""
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            records = list(_numbered_records(path, handle))
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file; is this a sweep's results directory?") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ResultsError(f"{path}: unreadable: {error}") from None
-    if not records:
-        raise ResultsError(f"{path}: empty file, expected a header line")
-    (_, header), records = records[0], records[1:]
-    missing = [column for column in columns if column not in header]
-    if missing:
-        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
-    skipped = ()
-    if records and len(records[-1][1]) < len(header):
-        skipped = (f"{path}: line {records[-1][0]}: incomplete last line skipped",)
-        records = records[:-1]
-    rows = []
-    for line, fields in records:
-        if len(fields) != len(header):
-            raise ResultsError(f"{path}: line {line}: expected {len(header)} fields, "
-                               f"got {len(fields)}")
-        row = dict(zip(header, fields))
-        rows.append((line, {column: _cell(path, line, column, row[column]) for column in columns}))
-    return rows, skipped
-
-
-def _numbered_records(path, handle):
-    reader = csv.reader(handle)
-    try:
-        for fields in reader:
-            if fields:  # a blank line is no record
-                yield reader.line_num, fields
-    except csv.Error as error:
-        raise ResultsError(f"{path}: line {reader.line_num}: {error}") from None
-
-
-def _cell(path, line, column, text):
-    """A cell as int, float, None (empty) or str, by its column."""
-    where = f"{path}: line {line}: {column}"
-    if column in _REQUIRED and not text.strip():
-        raise ResultsError(f"{where}: empty, expected a value")
-    if column not in _NUMBERS:
-        return text
-    if not text.strip():
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ResultsError(f"{where}: expected a number, got {text!r}") from None
-    if column in _INTEGERS:
-        if not value.is_integer():
-            raise ResultsError(f"{where}: expected a whole number, got {text!r}")
-        return int(value)
-    if column in _FRACTIONS and not (0 <= value <= 1 or math.isnan(value)):
-        raise ResultsError(f"{where}: expected a fraction between 0 and 1, got {text!r}")
-    return value
-
-
-def _check_runs(path, rows):
-    first_line = {}
-    for line, row in rows:
-        where = f"{path}: line {line}"
-        if row["status"] not in STATUSES:
-            raise ResultsError(f"{where}: status: expected one of {', '.join(STATUSES)}, "
-                               f"got {row['status']!r}")
-        if not _LAYERS.fullmatch(row["layers"]):
-            raise ResultsError(f"{where}: layers: expected sizes like 784-30-10, "
-                               f"got {row['layers']!r}")
-        if row["status"] == FINISHED and row["accuracy"] is None:
-            raise ResultsError(f"{where}: accuracy: empty for a finished trial")
-        if row["run_id"] in first_line:
-            raise ResultsError(f"{where}: run_id: {row['run_id']!r} is also on line "
-                               f"{first_line[row['run_id']]}")
-        first_line[row["run_id"]] = line
-
-
-def _frame(rows, columns):
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in columns:
-        if column in _INTEGERS:
-            frame[column] = frame[column].astype("Int64")  # an empty train_size stays missing
-        elif column in _NUMBERS:
-            frame[column] = frame[column].astype("float64")
-    return frame
 
 
 def parameter_count(layers: str) -> int:

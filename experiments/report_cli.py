@@ -11,8 +11,8 @@ from pathlib import Path
 from experiments.argtypes import positive_int
 from experiments.errors import NNSweepError
 from experiments.report import (FORMATS, REPORT_FILE, comparison_table, filter_table,
-                                load_results, render_table, sort_table, table_columns,
-                                write_report_files)
+                                render_table, sort_table, table_columns, write_report_files)
+from experiments.sweep_results import load_results
 
 DESCRIPTION = f"""\
 Compare the trials of a sweep: read DIRECTORY/runs.csv and DIRECTORY/metrics.csv, print

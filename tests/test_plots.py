@@ -6,7 +6,8 @@ import pytest
 from matplotlib.image import imread
 
 from experiments import plots
-from experiments.report import comparison_table, load_results
+from experiments.report import comparison_table
+from experiments.sweep_results import load_results
 from experiments.results import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE, csv_text
 from test_report import RUNS, metric_rows, run
 

@@ -10,8 +10,9 @@ import pytest
 
 from experiments import report_cli
 from experiments.errors import ResultsError
-from experiments.report import (comparison_table, filter_table, load_results, markdown_table,
+from experiments.report import (comparison_table, filter_table, markdown_table,
                                 parameter_count, render_table, sort_table, write_report)
+from experiments.sweep_results import load_results
 from experiments.results import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE, csv_text
 
 DIVERGED_ERROR = "diverged at epoch 2: the training cost is not finite"
