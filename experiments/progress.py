@@ -38,6 +38,7 @@ class Display:
         self.done = 0
         self.running = {}  # run_id -> (label, EpochRecord, epochs)
         self.labels = {}  # run_id -> (layers label, epochs), to show events of running trials
+        self.ended = set()  # run_ids whose result is in: their late queued events are stale
         self.started = time.monotonic()
         self.counts = {FINISHED: 0, DIVERGED: 0, FAILED: 0}
 
@@ -47,6 +48,8 @@ class Display:
 
     def put(self, event):
         """An EpochEvent from a worker (or from the inline run)."""
+        if event.run_id in self.ended:
+            return
         label, epochs = self.labels.get(event.run_id, (event.run_id, "?"))
         self.running[event.run_id] = (label, event.record, epochs)
         self._redraw()
@@ -69,6 +72,7 @@ class Display:
     def result(self, result):
         """One line for a trial that completed, whatever its status."""
         self.running.pop(result.trial.run_id, None)
+        self.ended.add(result.trial.run_id)
         self.done += 1
         self.counts[result.status] += 1
         records = result.records
