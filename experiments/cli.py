@@ -4,6 +4,7 @@ import argparse
 import multiprocessing
 import signal
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from tabulate import tabulate
@@ -12,7 +13,7 @@ from experiments import runner
 from experiments.argtypes import positive_int
 from experiments.config import load_sweep
 from experiments.datasets import locate
-from experiments.errors import ConfigError, NNSweepError
+from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
 from experiments.progress import Display
 from experiments.results import FAILED, FINISHED, ResultsStore
 
@@ -49,12 +50,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_intermixed_args(argv)  # options may follow key=value items
     try:
         return run_sweep(args)
-    except ConfigError as error:
+    except (ConfigError, DataError, ResultsError) as error:  # bad input: nothing was run
         print(f"sweep: {error}", file=sys.stderr)
         return EXIT_USAGE
     except NNSweepError as error:
         print(f"sweep: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_TRIALS_FAILED
 
 
 def run_sweep(args):
@@ -113,6 +114,10 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
         if jobs > 1:
             runner.stop_workers(executor)
         return None
+    except BrokenProcessPool:
+        runner.stop_workers(executor)
+        raise NNSweepError("a worker process died (killed, or out of memory?); the trials it "
+                           "ran are not recorded, the finished ones are: rerun to resume") from None
     finally:
         signal.signal(signal.SIGTERM, previous_term)
     return unfinished

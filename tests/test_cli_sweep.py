@@ -216,3 +216,31 @@ def test_python_dash_m_experiments_runs_the_sweep(small, tmp_path):
     result = subprocess.run([sys.executable, "-m", "experiments", str(small), "--dry-run"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "small: 4 trials on mnist, 4 to run" in result.stdout
+
+
+def test_a_worker_killed_by_the_system_stops_the_sweep_cleanly(tmp_path):
+    config = tmp_path / "long.yaml"
+    config.write_text("name: long\ndefaults: {epochs: 40, train_size: 6000}\n"
+                      "trials:\n  - {layers: [784, 30, 10]}\ngrid:\n  seed: [0, 1, 2, 3]\n")
+    process = subprocess.Popen([str(SWEEP), str(config), "-j", "2", "--no-report"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "MNIST_DIR": MNIST_DIR})
+    workers = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(process.pid)],
+                                  capture_output=True, text=True).stdout.splitlines()
+        workers = [int(line.split()[0]) for line in children if "spawn_main" in line]
+    time.sleep(1.0)  # the workers are training now
+    os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert stderr.endswith("sweep: a worker process died (killed, or out of memory?); the trials "
+                           "it ran are not recorded, the finished ones are: rerun to resume\n")
+    runs_csv = tmp_path / "results" / "long" / "runs.csv"
+    recorded = rows(runs_csv) if runs_csv.exists() else []
+    assert all(r["status"] == "finished" for r in recorded) and len(recorded) < 4
+    rerun = sweep(config, "--no-report", cwd=tmp_path)
+    assert rerun.returncode == 0 and f"{4 - len(recorded)} of 4 trials to run" in rerun.stdout
+    assert len(rows(runs_csv)) == 4
