@@ -9,13 +9,21 @@ class QuadraticCost:
     @staticmethod
     def sum(a, y):
         """Sum over the batch of 1/2 ||a - y||^2. a, y: (m, n_L) -> float."""
-        d = (a - y).ravel()
-        return 0.5 * float(d @ d)
+        d = a - y  # (m, n_L)
+        return 0.5 * float(np.vdot(d, d))
 
     @staticmethod
-    def delta(a, y, activation_prime):
+    def delta(a, y, activation_prime, out=None):
         """dC/dz of the output layer: (a - y) * sigma'(z), with sigma' given from a. (m, n_L)"""
-        return (a - y) * activation_prime(a)
+        return QuadraticCost.sum_and_delta(a, y, activation_prime, out)[1]
+
+    @staticmethod
+    def sum_and_delta(a, y, activation_prime, out=None):
+        """Both of the above from one a - y, as the training step needs both: (float, (m, n_L))."""
+        d = a - y  # (m, n_L)
+        delta = activation_prime(a, out=out)
+        delta *= d
+        return 0.5 * float(np.vdot(d, d)), delta
 
 
 COSTS = {"quadratic": QuadraticCost}

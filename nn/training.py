@@ -37,6 +37,18 @@ def one_hot(labels, n_classes, dtype):
     return Y
 
 
+def with_ones_column(X, dtype):
+    """X with a last column of ones, the input the biases multiply. (n, n_0) -> (n, n_0 + 1)
+
+    Made once per training run, so that every mini-batch arrives with its ones column
+    (see Network.update_mini_batch) instead of being copied into a buffer that has one.
+    """
+    Xa = np.empty((len(X), X.shape[1] + 1), dtype=dtype)
+    Xa[:, :-1] = X
+    Xa[:, -1] = 1.0
+    return Xa
+
+
 def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
         test_data=None, validation_data=None) -> Iterator[EpochRecord]:
     """Train `network` in place with mini-batch SGD, yielding an EpochRecord after each epoch.
@@ -47,16 +59,19 @@ def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
     (n mod mini_batch_size examples) and is stepped with its own size m.
     Raises DivergedError when the cost or a parameter stops being finite.
     """
-    X = np.ascontiguousarray(training_data[0], dtype=network.dtype)  # (n, n_0)
+    X = with_ones_column(training_data[0], network.dtype)  # (n, n_0 + 1)
     Y = one_hot(training_data[1], network.sizes[-1], network.dtype)  # (n, n_L)
     n = len(X)
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(n)  # shuffle indices, not data
         cost_sum = 0.0
+        update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
         for k in range(0, n, mini_batch_size):
             batch = order[k:k + mini_batch_size]
-            cost_sum += network.update_mini_batch(X[batch], Y[batch], eta)
+            # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy indexing
+            # has more per-call machinery, and a step is only ~35 us
+            cost_sum += update_mini_batch(X.take(batch, axis=0), Y.take(batch, axis=0), eta)
         seconds = time.perf_counter() - start
         cost = cost_sum / n
         if not math.isfinite(cost):
