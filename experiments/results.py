@@ -24,10 +24,12 @@ LOCK_FILE = ".lock"
 
 RUN_COLUMNS = (
     "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
-    "dtype", "activation", "cost", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
+    "dtype", "activation", "cost_function", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
     "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
 )
 METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+# runs.csv's cost_function is the config key `cost` (e.g. quadratic), named apart from
+# metrics.csv's cost, the value of that function on the training data.
 
 # status of a recorded trial
 FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"

@@ -174,7 +174,7 @@ def run_summary(result):
         "run_id": trial.run_id, "layers": trial.layers_label, "epochs": trial.epochs,
         "mini_batch_size": trial.mini_batch_size, "eta": trial.eta, "seed": trial.seed,
         "dataset": trial.dataset, "train_size": trial.train_size, "dtype": trial.dtype,
-        "activation": trial.activation, "cost": trial.cost,
+        "activation": trial.activation, "cost_function": trial.cost,
         "status": result.status,
         "accuracy": records[-1].accuracy if result.status == FINISHED else None,
         "best_accuracy": accuracies[best] if records else None,

@@ -67,6 +67,9 @@ def test_sweep_records_runs_metrics_and_trial_files(small, tmp_path):
     assert [(m["run_id"], m["epoch"]) for m in metrics] == [
         (r["run_id"], str(e)) for r in runs for e in (1, 2)]
     assert "4 finished" in result.stdout
+    assert "report not written" not in result.stdout
+    for name in ("report.md", "learning_curves.png", "accuracy_vs_parameters.png"):
+        assert (out / name).stat().st_size > 0
 
 
 def test_rerun_skips_recorded_trials_and_force_reruns_them(small, tmp_path):

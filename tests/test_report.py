@@ -206,7 +206,7 @@ def runs_text(rows=RUNS):
 @pytest.mark.parametrize("runs, message", [
     ("", "{runs}: empty file, expected a header line"),
     ("run_id,layers\nx,784-10\n", "{runs}: missing columns epochs, mini_batch_size, eta, seed, dataset, "
-     "train_size, dtype, activation, cost, status, accuracy, best_accuracy, best_epoch, validation_accuracy, "
+     "train_size, dtype, activation, cost_function, status, accuracy, best_accuracy, best_epoch, validation_accuracy, "
      "train_seconds, seconds_per_epoch, comment, started_at, error"),
     (runs_text().replace("0.7612", "abc"),
      "{runs}: line 5: accuracy: expected a number, got 'abc'"),
