@@ -10,6 +10,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import platform
+import resource
 import signal
 import subprocess
 import time
@@ -41,6 +42,7 @@ class TrialResult:
     error: str
     started_at: str
     wall_seconds: float
+    peak_rss_mb: float = 0.0  # the worker process's peak memory so far (resident, MiB)
     host: str = field(default_factory=platform.node)
 
 
@@ -86,7 +88,12 @@ def run_trial(trial, data_dir=None, progress=None):
     except (NNSweepError, MemoryError, FloatingPointError) as exc:
         status, error = FAILED, f"{type(exc).__name__}: {exc}"
     return TrialResult(trial, status, tuple(records), error, started_at,
-                       time.perf_counter() - start)
+                       time.perf_counter() - start, peak_rss_mb())
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def init_worker(progress_queue=None):
@@ -147,7 +154,9 @@ def run_trials(trials, executor, jobs, on_result, data_dir=None, progress=None, 
     ten times a second, for the caller to drain it. on_result returning False stops
     submitting new trials (--fail-fast); those in flight still complete and are recorded.
     """
-    pending_trials = list(trials)
+    # With several workers, longest first: a long trial started last would leave the other
+    # workers idle at the end (rows are written in sweep order whatever the order of runs).
+    pending_trials = sorted(trials, key=estimated_cost, reverse=True) if jobs > 1 else list(trials)
     in_flight = set()
     keep_going = True
     while pending_trials or in_flight:
@@ -162,6 +171,17 @@ def run_trials(trials, executor, jobs, on_result, data_dir=None, progress=None, 
                 keep_going = False
         if on_tick is not None:
             on_tick()
+
+
+def estimated_cost(trial):
+    """Relative training time of a trial, to schedule the longest first.
+
+    Steps cost ~25 us of NumPy calls each plus ~0.14 ns per parameter per example, as
+    measured with sweep-bench on [784, 30, 10] and [784, 100, 10] (only the order matters).
+    """
+    examples = trial.epochs * (trial.train_size or 50_000)
+    parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(trial.layers, trial.layers[1:]))
+    return examples * (25e-6 / trial.mini_batch_size + 0.14e-9 * parameters)
 
 
 def run_summary(result):
@@ -199,6 +219,7 @@ def run_info(result, git_commit):
         "run_id": result.trial.run_id, "config": result.trial.as_dict(),
         "status": result.status, "error": result.error or None,
         "started_at": result.started_at, "wall_seconds": round(result.wall_seconds, 3),
+        "worker_peak_rss_mb": result.peak_rss_mb,
         "train_seconds": summary["train_seconds"],
         "seconds_per_epoch": summary["seconds_per_epoch"],
         "epochs_completed": len(result.records), "seed": result.trial.seed,

@@ -61,6 +61,7 @@ def test_sweep_records_runs_metrics_and_trial_files(small, tmp_path):
         assert info["status"] == "finished" and info["config"]["layers"] == [
             int(n) for n in run["layers"].split("-")]
         assert {"python", "numpy"} <= set(info["versions"]) and info["host"]
+        assert 20 < info["worker_peak_rss_mb"] < 4096
         assert (out / run["run_id"] / "config.yaml").exists()
     metrics = rows(out / "metrics.csv")
     assert list(metrics[0]) == list(METRIC_COLUMNS)
