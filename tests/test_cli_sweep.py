@@ -233,9 +233,12 @@ def test_a_worker_killed_by_the_system_stops_the_sweep_cleanly(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        children = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(process.pid)],
+        # -ww: without a terminal ps cuts lines at 80 columns, and a long venv path
+        # pushes "spawn_main" past them
+        children = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(process.pid)],
                                   capture_output=True, text=True).stdout.splitlines()
         workers = [int(line.split()[0]) for line in children if "spawn_main" in line]
+    assert workers, "no worker process found"
     time.sleep(1.0)  # the workers are training now
     os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
     stdout, stderr = process.communicate(timeout=60)
