@@ -16,7 +16,6 @@ import hashlib
 import http.client
 import numbers
 import os
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.errors import DataError
+from experiments.files import write_atomically
 from experiments.idx import GZIP_MAGIC, read_images, read_labels
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -194,17 +194,10 @@ def _keep_if_verified(payload, destination, stem, accepted_md5):
     if not {hashlib.md5(payload).hexdigest(), content_md5} & set(accepted_md5):
         return f"MD5 {content_md5} does not match the known checksum"
     target = destination / (stem + ".gz" if payload.startswith(GZIP_MAGIC) else stem)
-    # Written under a unique name, then renamed: a concurrent reader never sees half a file.
-    partial = None
     try:
-        handle, partial = tempfile.mkstemp(dir=destination, prefix=stem + ".", suffix=".part")
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-        os.replace(partial, target)
+        write_atomically(target, payload)  # a concurrent reader never sees half a file
         return None
     except OSError as error:
-        if partial is not None:
-            Path(partial).unlink(missing_ok=True)
         return f"cannot save {target}: {error.strerror or error}"
 
 

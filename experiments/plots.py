@@ -5,7 +5,6 @@ global state. A row of report.comparison_table is a line or a point, in the same
 both figures: a colour per configuration, a line style or marker per seed (or status).
 """
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
+from experiments.files import figure_png, write_atomically
 from experiments.report import CONFIG_COLUMNS, network_label
 from experiments.results import FINISHED
 
@@ -39,9 +39,7 @@ def write_figures(results, table) -> list[Path]:
     paths = []
     for name, figure in figures.items():
         path = results.directory / name
-        temporary = path.with_name(path.name + ".tmp")
-        figure.savefig(temporary, format="png")
-        os.replace(temporary, path)  # a reader sees the old figure or the new, never half
+        write_atomically(path, figure_png(figure))  # a reader sees the old figure or the new
         paths.append(path)
     return paths
 

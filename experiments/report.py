@@ -15,7 +15,8 @@ import pandas as pd
 from tabulate import tabulate
 
 from experiments.errors import ResultsError
-from experiments.results import RUN_COLUMNS, STATUSES, write_atomically
+from experiments.files import write_atomically
+from experiments.results import RUN_COLUMNS, STATUSES
 from experiments.sweep_results import SweepResults, load_results
 
 REPORT_FILE = "report.md"

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from experiments.errors import ResultsError
+from experiments.files import write_atomically
 
 RUNS_FILE = "runs.csv"
 METRICS_FILE = "metrics.csv"
@@ -39,31 +40,38 @@ STATUSES = (FINISHED, DIVERGED, FAILED)
 def read_csv_rows(path, columns):
     """Rows of a CSV file as dicts of strings; [] when the file does not exist.
 
-    A file without the expected columns is an error that names it.
+    A file without the expected columns, or a row with too few or too many fields (an
+    edit gone wrong), is an error naming the file and line: dropping the row would lose
+    it for good at the next write.
     """
     path = Path(path)
     if not path.exists():
         return []
     try:
         with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or ())]
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            missing = [c for c in columns if c not in header]
             if missing:
                 raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
-            return [row for row in reader if None not in row.values()]
+            rows = []
+            for fields in reader:
+                if fields and len(fields) != len(header):
+                    raise ResultsError(f"{path}: line {reader.line_num}: expected "
+                                       f"{len(header)} fields, got {len(fields)}")
+                if fields:
+                    rows.append(dict(zip(header, fields)))
+            return rows
     except (OSError, csv.Error, UnicodeDecodeError) as error:
         raise ResultsError(f"{path}: unreadable: {error}") from None
 
 
-def write_atomically(path, text):
-    """Replace `path` by `text` so that readers see the old or the new content, never half."""
-    path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+def write_text(path, text):
+    """write_atomically, with an OSError (disk full, read-only) as a ResultsError naming the file."""
+    try:
+        write_atomically(path, text)
+    except OSError as error:
+        raise ResultsError(f"{path}: cannot write: {error.strerror or error}") from None
 
 
 def csv_text(columns, rows):
@@ -78,8 +86,8 @@ def csv_text(columns, rows):
 def _cell(value):
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value)  # shortest text that reads back as the same float
+    if isinstance(value, float):  # np.float64 too, whose repr is "np.float64(...)"
+        return repr(float(value))  # shortest text that reads back as the same float
     return value
 
 
@@ -97,8 +105,12 @@ class ResultsStore:
         self._lock_handle = None
 
     def __enter__(self):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        handle = open(self.directory / LOCK_FILE, "a+")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            handle = open(self.directory / LOCK_FILE, "a+")
+        except OSError as error:
+            raise ResultsError(f"{self.directory}: cannot create: "
+                               f"{error.strerror or error}") from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -134,16 +146,23 @@ class ResultsStore:
         """Record one completed (finished, diverged or failed) trial, replacing an older record."""
         run_id = run_row["run_id"]
         trial_dir = self.directory / run_id
-        trial_dir.mkdir(parents=True, exist_ok=True)
-        write_atomically(trial_dir / "config.yaml", config_text)
-        write_atomically(trial_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
+        try:
+            trial_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ResultsError(f"{trial_dir}: cannot create: {error.strerror or error}") from None
+        write_text(trial_dir / "config.yaml", config_text)
+        write_text(trial_dir / "run.json", json.dumps(run_info, indent=2, default=str) + "\n")
         recorded = self.runs()
+        if recorded.pop(run_id, None) is not None:
+            # Rerun (--force, --retry-failed): unrecord the old row first, so that a kill
+            # after the metrics below never pairs them with it; the trial would rerun.
+            write_text(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
         metrics = [row for row in read_csv_rows(self.metrics_path, METRIC_COLUMNS)
-                   if row["run_id"] != run_id and row["run_id"] in recorded]
-        write_atomically(self.metrics_path,
-                         csv_text(METRIC_COLUMNS, self._ordered(metrics + list(metric_rows))))
+                   if row["run_id"] in recorded]  # also drops leftovers of a kill
+        write_text(self.metrics_path,
+                   csv_text(METRIC_COLUMNS, self._ordered(metrics + list(metric_rows))))
         recorded[run_id] = run_row
-        write_atomically(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
+        write_text(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
 
     def _ordered(self, rows):
         """Rows sorted by their run's place in the sweep; a stable sort keeps epochs in order."""

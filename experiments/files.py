@@ -1,0 +1,32 @@
+"""Writing a file so that readers see its old content or its new, never half; not what goes in it."""
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path, data):
+    """Replace `path` by `data` (str or bytes): written under a unique temporary name, synced,
+    then renamed over `path`. Two writers never share a temporary file; OSError propagates
+    (with the temporary file removed) for the caller to turn into its own error.
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
+        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": ""})) as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def figure_png(figure):
+    """A matplotlib Figure rendered to PNG bytes, for write_atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
