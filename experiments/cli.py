@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     except NNSweepError as error:
         print(f"sweep: {error}", file=sys.stderr)
         return EXIT_TRIALS_FAILED
+    except KeyboardInterrupt:  # outside the trials: while downloading, or drawing the report
+        print("sweep: interrupted; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def run_sweep(args):
@@ -64,21 +67,23 @@ def run_sweep(args):
     if args.dry_run:
         print_dry_run(sweep, out)
         return EXIT_OK
-    # Located (and downloaded, if need be) once here, so that workers only read.
-    data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
         trials = runner.select_trials(sweep.trials, store.runs(), args.force, args.retry_failed)
         display = Display(len(trials))
         display.expect(trials)
         display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
                      f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
-        unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
+        unfinished = []
+        if trials:
+            # Located (and downloaded, if need be) once here, so that workers only read.
+            data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
+            unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
-    if unfinished is None:
-        display.line("rerun the same command to resume: recorded trials are skipped")
-        return EXIT_INTERRUPTED
-    if not args.no_report and store.runs():
-        write_report(out, display)
+        if unfinished is None:
+            display.line("rerun the same command to resume: recorded trials are skipped")
+            return EXIT_INTERRUPTED
+        if not args.no_report and store.runs():  # under the lock: one writer of report files
+            write_report(out, display)
     # A diverged trial is a result (eta too large, say); a failed one, or a stop, is not.
     stopped = args.fail_fast and unfinished
     failed = any(result.status == FAILED for result in unfinished)
@@ -118,6 +123,9 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
         runner.stop_workers(executor)
         raise NNSweepError("a worker process died (killed, or out of memory?); the trials it "
                            "ran are not recorded, the finished ones are: rerun to resume") from None
+    except BaseException:  # a write that failed, or a bug: leave no worker training behind
+        runner.stop_workers(executor)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous_term)
     return unfinished
@@ -148,6 +156,8 @@ def print_dry_run(sweep, out):
 
 
 def write_report(out, display):
+    # Imported here: pandas and matplotlib take a second to import, which --dry-run,
+    # bad-config errors and workers need not pay.
     from experiments.report import write_report as write
 
     try:
@@ -156,15 +166,3 @@ def write_report(out, display):
         display.line(f"sweep: report not written: {error}")
         return
     display.line("report: " + ", ".join(str(path) for path in paths))
-
-
-def report_main(argv=None) -> int:
-    from experiments.report_cli import main as report
-
-    return report(argv)
-
-
-def bench_main(argv=None) -> int:
-    from experiments.bench import main as bench
-
-    return bench(argv)
