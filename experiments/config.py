@@ -52,10 +52,13 @@ class TrialConfig:
 
         sha256 of canonical JSON, not hash(): the id names result folders, so it must be the
         same in every process and on every machine. The comment is left out so that editing
-        it does not make a finished trial run again.
+        it does not make a finished trial run again; a key added after the first release is
+        hashed only when it differs from its default, so that adding one (momentum, say)
+        keeps the ids, and the recorded results, of every earlier trial.
         """
-        identity = self.as_dict()
-        del identity["comment"]
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
+        identity = {key: value for key, value in self.as_dict().items() if key != "comment"
+                    and (key in _HASHED_ALWAYS or value != defaults[key])}
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
         return (f"{self.layers_label}_e{self.epochs}_b{self.mini_batch_size}"
@@ -80,6 +83,9 @@ class Sweep:
 
 
 # dataset is the sweep's, set at the top level; every other field is a trial key
+# The keys of the first release, hashed whatever their value (see TrialConfig.run_id).
+_HASHED_ALWAYS = ("layers", "epochs", "mini_batch_size", "eta", "seed", "train_size",
+                  "dataset", "dtype", "activation", "cost")
 TRIAL_KEYS = tuple(f.name for f in dataclasses.fields(TrialConfig) if f.name != "dataset")
 BUILTIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrialConfig)
                     if f.name in TRIAL_KEYS and f.default is not dataclasses.MISSING}

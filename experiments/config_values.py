@@ -32,7 +32,8 @@ def trial_value(key, value, where, dataset):
         return value
     if key == "train_size":
         if value is None or (is_int(value) and 0 < value <= TRAINING_IMAGES):
-            return value
+            # all of them, however written: one configuration, one run id
+            return None if value == TRAINING_IMAGES else value
         raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
                           f"or null for all of them, got {show(value)}")
     choices = {"dtype": DTYPES, "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]

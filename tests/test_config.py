@@ -363,3 +363,20 @@ def test_path_may_be_a_path_and_is_kept_as_given(write):
                          ids=lambda path: path.name)
 def test_the_shipped_configs_load(path):
     assert load_sweep(path).trials
+
+
+def test_a_key_added_later_keeps_earlier_run_ids_at_its_default():
+    # What adding, say, momentum to TrialConfig will do: same id while it is at its default.
+    Later = dataclasses.make_dataclass("Later", [("momentum", float, 0.0)], bases=(TrialConfig,),
+                                       frozen=True)
+    before = TrialConfig(layers=(784, 30, 10))
+    assert Later(layers=(784, 30, 10)).run_id == before.run_id
+    assert Later(layers=(784, 30, 10), momentum=0.9).run_id != before.run_id
+
+
+def test_train_size_of_all_images_is_the_same_trial_as_null(tmp_path):
+    config = tmp_path / "s.yaml"
+    config.write_text("trials:\n  - {layers: [784, 10], train_size: 50000}\n"
+                      "  - {layers: [784, 10], train_size: null}\n")
+    with pytest.raises(ConfigError, match=r"trials\[1\]: same configuration as trials\[0\]"):
+        load_sweep(config)
