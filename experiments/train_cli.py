@@ -6,6 +6,7 @@ import sys
 import numpy as np
 
 from experiments.argtypes import positive_float, positive_int
+from experiments.config_values import layers
 from experiments.datasets import SOURCES, load_dataset
 from experiments.errors import NNSweepError
 from nn import SGD, Network
@@ -33,6 +34,7 @@ def train_parser():
 def train_main(argv=None) -> int:
     args = train_parser().parse_args(argv)
     try:
+        layers(args.layers, "--layers", args.dataset)  # one line, not a matmul traceback
         data = load_dataset(args.dataset, args.data_dir, train_size=args.train_size)
         rng = np.random.default_rng(args.seed)
         net = Network(args.layers, rng, dtype=args.dtype)

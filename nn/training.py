@@ -67,11 +67,14 @@ def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
         order = rng.permutation(n)  # shuffle indices, not data
         cost_sum = 0.0
         update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
-        for k in range(0, n, mini_batch_size):
-            batch = order[k:k + mini_batch_size]
-            # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy indexing
-            # has more per-call machinery, and a step is only ~35 us
-            cost_sum += update_mini_batch(X.take(batch, axis=0), Y.take(batch, axis=0), eta)
+        # A diverging run overflows; it is told by the checks below, not by NumPy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for k in range(0, n, mini_batch_size):
+                batch = order[k:k + mini_batch_size]
+                # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy
+                # indexing has more per-call machinery, and a step is only ~35 us
+                cost_sum += update_mini_batch(X.take(batch, axis=0), Y.take(batch, axis=0),
+                                              eta)
         seconds = time.perf_counter() - start
         cost = cost_sum / n
         if not math.isfinite(cost):

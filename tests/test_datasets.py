@@ -336,15 +336,9 @@ def test_train_size_takes_the_first_of_the_training_part(tiny):
 
 # ---- the real data sets --------------------------------------------------------------------
 
-def real_mnist_dir():
-    if not os.environ.get("MNIST_DIR"):
-        pytest.skip("MNIST_DIR is not set: point it at the real MNIST files to test the split")
-    return os.environ["MNIST_DIR"]
-
-
 @pytest.fixture(scope="module")
-def mnist():
-    return load_dataset("mnist", environ={"MNIST_DIR": real_mnist_dir()})
+def mnist(mnist_dir):
+    return load_dataset("mnist", environ={"MNIST_DIR": mnist_dir})
 
 
 def test_nielsen_split_of_real_mnist(mnist):
@@ -360,25 +354,24 @@ def test_nielsen_split_of_real_mnist(mnist):
     assert mnist.classes == tuple("0123456789")
 
 
-def test_train_size_on_real_mnist(mnist):
-    small = load_dataset("mnist", train_size=1000, environ={"MNIST_DIR": real_mnist_dir()})
+def test_train_size_on_real_mnist(mnist, mnist_dir):
+    small = load_dataset("mnist", train_size=1000, environ={"MNIST_DIR": mnist_dir})
     assert small.training[0].shape == (1000, 784)
     np.testing.assert_array_equal(small.training[0], mnist.training[0][:1000])
     np.testing.assert_array_equal(small.validation[1], mnist.validation[1])
 
 
-def test_real_mnist_checksums_are_in_the_table():
-    directory = real_mnist_dir()
+def test_real_mnist_checksums_are_in_the_table(mnist_dir):
     for stem in FILES:
-        digest = hashlib.md5(read_bytes(find_file(directory, stem))).hexdigest()
+        digest = hashlib.md5(read_bytes(find_file(mnist_dir, stem))).hexdigest()
         assert digest in SOURCES["mnist"].md5[stem], stem
 
 
-def test_real_mnist_downloads_and_verifies_through_the_real_table(tmp_path, server):
+def test_real_mnist_downloads_and_verifies_through_the_real_table(tmp_path, server, mnist_dir):
     """The shared files' .gz were re-compressed: only their decompressed MD5s can match."""
     url, root = server
     for stem in FILES:
-        shutil.copy(find_file(real_mnist_dir(), stem), root)
+        shutil.copy(find_file(mnist_dir, stem), root)
     fetch(dataclasses.replace(SOURCES["mnist"], mirrors=(url,)), tmp_path / "mnist")
     assert missing_files(tmp_path / "mnist") == []
 

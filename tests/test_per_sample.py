@@ -61,9 +61,9 @@ def test_sgd_takes_the_same_steps_on_real_mnist(mnist_slice):
 
 
 @pytest.fixture
-def mnist_slice():
+def mnist_slice(mnist_dir):
     """The first 95 MNIST training images (9 mini-batches of 10 and one of 5)."""
     from experiments.datasets import load_dataset
 
-    X, labels = load_dataset("mnist", train_size=95).training
+    X, labels = load_dataset("mnist", mnist_dir, train_size=95).training
     return X.astype(np.float64), labels

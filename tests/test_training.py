@@ -76,14 +76,24 @@ def test_same_seed_gives_bit_identical_runs(dtype):
     assert run() == run()
 
 
-def test_learns_a_real_mnist_slice():
+def test_learns_a_real_mnist_slice(mnist_dir):
     """A quick end-to-end check on real data: 10,000 images, 5 epochs (~0.3 s), far above chance.
 
     Seeds 0-3 reach 89.5-89.7% here; 85% leaves room for BLAS differences between machines.
     """
-    data = load_dataset("mnist", train_size=10_000)
+    data = load_dataset("mnist", mnist_dir, train_size=10_000)
     rng = np.random.default_rng(0)
     net = Network([784, 30, 10], rng)
     records = list(SGD(net, data.training, 5, 10, 3.0, rng, test_data=data.test))
     assert records[-1].accuracy > 0.85
     assert records[-1].cost < records[0].cost
+
+
+def test_a_diverging_run_raises_without_numpy_warnings():
+    import warnings
+
+    net = Network([2, 3, 2], 0, dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning would fail the test
+        with pytest.raises(DivergedError, match="diverged at epoch 1: the training cost"):
+            list(SGD(net, toy_data(), 3, 5, 1e300, np.random.default_rng(0)))
