@@ -22,8 +22,8 @@ OTHER_DTYPE = "float64" if DEFAULT_DTYPE == "float32" else "float32"
 PEERS = {
     f"numpy-{DEFAULT_DTYPE}": ("ours", {"dtype": DEFAULT_DTYPE}),
     f"numpy-{OTHER_DTYPE}": ("ours", {"dtype": OTHER_DTYPE}),
-    f"per-sample-{DEFAULT_DTYPE}": ("per_sample", {"dtype": DEFAULT_DTYPE}),
-    f"per-sample-{OTHER_DTYPE}": ("per_sample", {"dtype": OTHER_DTYPE}),
+    f"per-sample-{DEFAULT_DTYPE}": ("ours", {"dtype": DEFAULT_DTYPE, "per_sample": True}),
+    f"per-sample-{OTHER_DTYPE}": ("ours", {"dtype": OTHER_DTYPE, "per_sample": True}),
     "sklearn": ("sklearn_mlp", {}),
     "torch": ("torch_eager", {"autograd": True}),
     "torch-manual": ("torch_eager", {"autograd": False}),
