@@ -18,6 +18,8 @@ from experiments.errors import ConfigError
 _INT = re.compile(r"[+-]?\d+(?:_\d+)*")
 _FLOAT = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:e[+-]?\d+)?|[+-]?inf|nan", re.IGNORECASE)
 _BARE_STOPS = ",[]'\""  # a bare word ends where a list, a sweep or a quoted string could begin
+# Hydra's sweep functions, which this grammar does not have: said so rather than misread
+_HYDRA_FUNCTION = re.compile(r"\s*(range|choice|interval|glob|tag|shuffle|sort)\(")
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,15 @@ def parse_overrides(items):
     for item in items:
         key, equals, text = item.partition("=")
         key = key.strip()
+        if key[:1] in ("+", "~"):
+            raise ConfigError(f"overrides: {item!r}: Hydra's +key, ++key and ~key are not "
+                              f"supported; set a key the sweep knows with key=value")
         if not equals or not key or any(c.isspace() for c in key):
             raise ConfigError(f"overrides: {item!r}: expected key=value")
+        function = _HYDRA_FUNCTION.match(text)
+        if function:
+            raise ConfigError(f"overrides: {key}: Hydra's {function.group(1)}(...) is not "
+                              f"supported; list the values, as in {key}=1,2,3")
         if key in parsed:
             raise ConfigError(f"overrides: {key}: given more than once")
         try:

@@ -203,6 +203,12 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["eta=1,-1"], "overrides: eta: must be a number > 0, got -1"),
     (["eta"], "overrides: 'eta': expected key=value"),
     (["=3"], "overrides: '=3': expected key=value"),
+    (["+foo=1"], "overrides: '+foo=1': Hydra's +key, ++key and ~key are not supported; "
+                 "set a key the sweep knows with key=value"),
+    (["~eta"], "overrides: '~eta': Hydra's +key, ++key and ~key are not supported; "
+               "set a key the sweep knows with key=value"),
+    (["eta=range(1,3)"], "overrides: eta: Hydra's range(...) is not supported; "
+                         "list the values, as in eta=1,2,3"),
     (["epochs=true"], "overrides: epochs: must be a positive integer, got True"),
     (["layers=[784,30,11]"],
      "overrides: layers: last layer must be 10 (the classes of mnist), got 11"),
