@@ -12,9 +12,9 @@ from experiments.errors import ConfigError
 from experiments.overrides import did_you_mean
 from nn.activations import ACTIVATIONS
 from nn.costs import COSTS
+from nn.network import DTYPES
 
 INPUTS = 784  # pixels per image, the width of every network's first layer
-DTYPES = ("float32", "float64")
 
 
 def trial_value(key, value, where, dataset):
@@ -36,7 +36,7 @@ def trial_value(key, value, where, dataset):
             return None if value == TRAINING_IMAGES else value
         raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
                           f"or null for all of them, got {show(value)}")
-    choices = {"dtype": DTYPES, "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
+    choices = {"dtype": tuple(DTYPES), "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
     return choice(value, choices, key, where)
 
 

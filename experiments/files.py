@@ -15,7 +15,8 @@ def write_atomically(path, data):
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
-        with os.fdopen(handle, mode, **({} if mode == "wb" else {"newline": ""})) as file:
+        text_options = {} if mode == "wb" else {"newline": "", "encoding": "utf-8"}
+        with os.fdopen(handle, mode, **text_options) as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
+import nn.network
 from experiments.errors import ResultsError
 from experiments.files import write_atomically
 from experiments.results import RUN_COLUMNS, STATUSES
@@ -34,8 +35,7 @@ _OPERATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": ope
 
 def parameter_count(layers: str) -> int:
     """Weights and biases of a network "784-30-10": sum over layers of n_in * n_out + n_out."""
-    sizes = [int(size) for size in layers.split("-")]
-    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    return nn.network.parameter_count([int(size) for size in layers.split("-")])
 
 
 def network_label(layers: str) -> str:

@@ -37,33 +37,54 @@ FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"
 STATUSES = (FINISHED, DIVERGED, FAILED)
 
 
-def read_csv_rows(path, columns):
-    """Rows of a CSV file as dicts of strings; [] when the file does not exist.
+def read_csv_records(path, columns):
+    """The header of a results CSV and its records, (line number, fields), blank lines left out.
 
-    A file without the expected columns, or a row with too few or too many fields (an
-    edit gone wrong), is an error naming the file and line: dropping the row would lose
-    it for good at the next write.
+    Raises FileNotFoundError when there is no file (each reader decides what that means),
+    ResultsError naming the file, and the line where there is one, when it cannot be read,
+    is empty or its header lacks one of `columns`. The number of fields of a record is not
+    checked: the report forgives a short last line, the store does not.
     """
-    path = Path(path)
-    if not path.exists():
-        return []
     try:
-        with path.open(newline="") as handle:
+        with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
-            header = next(reader, [])
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
-            rows = []
-            for fields in reader:
-                if fields and len(fields) != len(header):
-                    raise ResultsError(f"{path}: line {reader.line_num}: expected "
-                                       f"{len(header)} fields, got {len(fields)}")
-                if fields:
-                    rows.append(dict(zip(header, fields)))
-            return rows
-    except (OSError, csv.Error, UnicodeDecodeError) as error:
+            try:
+                records = [(reader.line_num, fields) for fields in reader if fields]
+            except csv.Error as error:
+                raise ResultsError(f"{path}: line {reader.line_num}: {error}") from None
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError) as error:
         raise ResultsError(f"{path}: unreadable: {error}") from None
+    if not records:
+        raise ResultsError(f"{path}: empty file, expected a header line")
+    (_, header), records = records[0], records[1:]
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
+    return header, records
+
+
+def check_field_count(path, header, line, fields):
+    """A record with too few or too many fields (an edit gone wrong) is an error naming its line."""
+    if len(fields) != len(header):
+        raise ResultsError(f"{path}: line {line}: expected {len(header)} fields, "
+                           f"got {len(fields)}")
+
+
+def read_csv_rows(path, columns):
+    """Rows of a results CSV as dicts of strings; [] when the file does not exist.
+
+    Any malformed row is an error (see read_csv_records), never skipped: dropping it
+    would lose it for good at the next write.
+    """
+    try:
+        header, records = read_csv_records(path, columns)
+    except FileNotFoundError:
+        return []
+    for line, fields in records:
+        check_field_count(path, header, line, fields)
+    return [dict(zip(header, fields)) for _, fields in records]
 
 
 def write_text(path, text):

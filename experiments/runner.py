@@ -27,6 +27,7 @@ from experiments.datasets import load_dataset
 from experiments.errors import NNSweepError
 from experiments.results import DIVERGED, FAILED, FINISHED
 from nn import SGD, DivergedError, Network
+from nn.network import parameter_count
 
 _DATASETS = {}  # (name, data_dir) -> DataSet: each worker reads a data set once, not per trial
 _WORKER = {}  # in a worker process: its BLAS limit (kept alive) and its progress queue
@@ -180,8 +181,7 @@ def estimated_cost(trial):
     measured with sweep-bench on [784, 30, 10] and [784, 100, 10] (only the order matters).
     """
     examples = trial.epochs * (trial.train_size or 50_000)
-    parameters = sum(n_in * n_out + n_out for n_in, n_out in zip(trial.layers, trial.layers[1:]))
-    return examples * (25e-6 / trial.mini_batch_size + 0.14e-9 * parameters)
+    return examples * (25e-6 / trial.mini_batch_size + 0.14e-9 * parameter_count(trial.layers))
 
 
 def run_summary(result):

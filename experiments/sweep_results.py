@@ -4,7 +4,6 @@ Errors name the file and the line. An incomplete last line (a write cut short by
 other tool) is skipped with a note; metrics of trials without a runs row are ignored.
 """
 
-import csv
 import math
 import re
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import pandas as pd
 
 from experiments.errors import ResultsError
 from experiments.results import (FINISHED, METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS,
-                                 RUNS_FILE, STATUSES)
+                                 RUNS_FILE, STATUSES, check_field_count, read_csv_records)
 
 # How cells are read, by column name (runs.csv and metrics.csv share "accuracy"); columns
 # named nowhere here are text, so a config column added to RUN_COLUMNS needs no change here.
@@ -69,40 +68,19 @@ def load_results(directory) -> SweepResults:
 def _read_rows(path, columns):
     """(line number, typed row) pairs of a results CSV, and a note if its last line was skipped."""
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            records = list(_numbered_records(path, handle))
+        header, records = read_csv_records(path, columns)
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file; is this a sweep's results directory?") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ResultsError(f"{path}: unreadable: {error}") from None
-    if not records:
-        raise ResultsError(f"{path}: empty file, expected a header line")
-    (_, header), records = records[0], records[1:]
-    missing = [column for column in columns if column not in header]
-    if missing:
-        raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
     skipped = ()
     if records and len(records[-1][1]) < len(header):
         skipped = (f"{path}: line {records[-1][0]}: incomplete last line skipped",)
         records = records[:-1]
     rows = []
     for line, fields in records:
-        if len(fields) != len(header):
-            raise ResultsError(f"{path}: line {line}: expected {len(header)} fields, "
-                               f"got {len(fields)}")
+        check_field_count(path, header, line, fields)
         row = dict(zip(header, fields))
         rows.append((line, {column: _cell(path, line, column, row[column]) for column in columns}))
     return rows, skipped
-
-
-def _numbered_records(path, handle):
-    reader = csv.reader(handle)
-    try:
-        for fields in reader:
-            if fields:  # a blank line is no record
-                yield reader.line_num, fields
-    except csv.Error as error:
-        raise ResultsError(f"{path}: line {reader.line_num}: {error}") from None
 
 
 def _cell(path, line, column, text):

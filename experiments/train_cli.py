@@ -10,6 +10,7 @@ from experiments.config_values import layers
 from experiments.datasets import SOURCES, load_dataset
 from experiments.errors import NNSweepError
 from nn import SGD, Network
+from nn.network import DTYPES
 
 
 def train_parser():
@@ -23,7 +24,7 @@ def train_parser():
     parser.add_argument("--mini-batch-size", type=positive_int, default=10)
     parser.add_argument("--eta", type=positive_float, default=3.0, help="learning rate")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--dtype", choices=list(DTYPES), default="float32")
     parser.add_argument("--train-size", type=positive_int, default=None,
                         help="use the first N of the 50,000 training images")
     parser.add_argument("--dataset", choices=sorted(SOURCES), default="mnist")

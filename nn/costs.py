@@ -7,19 +7,14 @@ class QuadraticCost:
     """C = 1/2 ||a - y||^2 per example, as in Nielsen's network.py."""
 
     @staticmethod
-    def sum(a, y):
-        """Sum over the batch of 1/2 ||a - y||^2. a, y: (m, n_L) -> float."""
-        d = a - y  # (m, n_L)
-        return 0.5 * float(np.vdot(d, d))
-
-    @staticmethod
     def delta(a, y, activation_prime, out=None):
         """dC/dz of the output layer: (a - y) * sigma'(z), with sigma' given from a. (m, n_L)"""
         return QuadraticCost.sum_and_delta(a, y, activation_prime, out)[1]
 
     @staticmethod
     def sum_and_delta(a, y, activation_prime, out=None):
-        """Both of the above from one a - y, as the training step needs both: (float, (m, n_L))."""
+        """The batch's summed cost 1/2 ||a - y||^2 and delta, from one a - y, as the training
+        step needs both: (float, (m, n_L))."""
         d = a - y  # (m, n_L)
         delta = activation_prime(a, out=out)
         delta *= d

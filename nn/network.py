@@ -62,6 +62,11 @@ class Workspace:
         self.nablas = [np.empty((n_out, n_in + 1), dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
+def parameter_count(sizes):
+    """Weights and biases of a network of layer sizes `sizes`: sum of n_in * n_out + n_out."""
+    return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
 class Network:
     """Parameters plus feedforward and backprop: the math of one network, nothing else.
 

@@ -62,11 +62,13 @@ def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
     X = with_ones_column(training_data[0], network.dtype)  # (n, n_0 + 1)
     Y = one_hot(training_data[1], network.sizes[-1], network.dtype)  # (n, n_L)
     n = len(X)
+    test_data = _in_dtype(network, test_data)  # converted once, not every epoch
+    validation_data = _in_dtype(network, validation_data)
+    update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times an epoch
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(n)  # shuffle indices, not data
         cost_sum = 0.0
-        update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
         # A diverging run overflows; it is told by the checks below, not by NumPy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             for k in range(0, n, mini_batch_size):
@@ -90,8 +92,12 @@ def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
         )
 
 
-def _accuracy(network, data):
+def _in_dtype(network, data):
+    """(X in the network's dtype, labels), or None when there is nothing to evaluate."""
     if data is None or len(data[0]) == 0:
         return None
-    X, labels = data
-    return network.evaluate(np.asarray(X, dtype=network.dtype), labels) / len(X)
+    return np.asarray(data[0], dtype=network.dtype), data[1]
+
+
+def _accuracy(network, data):
+    return None if data is None else network.evaluate(*data) / len(data[0])
