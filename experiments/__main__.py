@@ -3,11 +3,11 @@
 import sys
 
 COMMANDS = {
-    "sweep": "experiments.cli:main",
-    "report": "experiments.report_cli:main",
-    "bench": "experiments.bench:main",
-    "train": "experiments.train_cli:train_main",
-    "show-data": "experiments.train_cli:show_data_main",
+    "sweep": "experiments.sweep.cli:main",
+    "report": "experiments.report.cli:main",
+    "bench": "experiments.bench.cli:main",
+    "train": "experiments.train.cli:train_main",
+    "show-data": "experiments.data.cli:show_data_main",
 }
 
 

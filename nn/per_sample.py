@@ -7,7 +7,7 @@ loop, then w <- w - (eta / m) * nabla_w. NumPy does the work *within* an example
 matrix-vector product per layer, an outer product per layer for nabla_w), exactly as in
 the original. It is the one place in nn/ that loops over samples, on purpose:
 tests/test_per_sample.py checks that the vectorized Network takes the same steps, and
-experiments/bench.py measures how much the vectorization buys.
+experiments/bench/ measures how much the vectorization buys.
 
 Data and randomness are as in nn.training.SGD, so runs are comparable: X is (n, n_0) with
 rows as examples, labels (n,), and each epoch shuffles indices with the run's generator.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments import bench
-from experiments.peers import PEERS, PeerResult
+from experiments.bench import cli as bench
+from experiments.bench.peers import PEERS, PeerResult
 
 BENCH = Path(sys.executable).parent / "sweep-bench"
 MISSING = ("torch", "jax", "sklearn")

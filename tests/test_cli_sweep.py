@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.results import METRIC_COLUMNS, RUN_COLUMNS, ResultsStore
+from experiments.store.columns import METRIC_COLUMNS, RUN_COLUMNS
+from experiments.store.store import ResultsStore
 
 SWEEP = Path(sys.executable).parent / "sweep"
 MNIST_DIR = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).resolve())
@@ -200,7 +201,7 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize("text, message", BAD_CONFIGS)
 def test_bad_config_gives_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, capsys,
                                                             text, message):
-    from experiments.cli import main
+    from experiments.sweep.cli import main
 
     (tmp_path / "bad.yaml").write_text(text)
     monkeypatch.chdir(tmp_path)

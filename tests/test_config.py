@@ -1,4 +1,4 @@
-"""Tests of experiments.config: expansion, precedence, run ids, overrides, exact error messages."""
+"""Tests of experiments.sweep.config: expansion, precedence, run ids, overrides, exact error messages."""
 
 import dataclasses
 import hashlib
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.config import BUILTIN_DEFAULTS, TRIAL_KEYS, Sweep, TrialConfig, load_sweep
 from experiments.errors import ConfigError
+from experiments.sweep.config import BUILTIN_DEFAULTS, TRIAL_KEYS, Sweep, TrialConfig, load_sweep
 
 LAYERS = "layers: [784, 30, 10]"
 
@@ -233,7 +233,7 @@ def test_override_errors(write, overrides, message):
 
 
 def test_override_layers_are_checked_against_the_overridden_dataset(write, monkeypatch):
-    from experiments import datasets
+    from experiments.data import datasets
     narrow = dataclasses.replace(datasets.SOURCES["fashion-mnist"], classes=("a", "b"))
     monkeypatch.setitem(datasets.SOURCES, "fashion-mnist", narrow)
     path = write("defaults: {layers: [784, 2]}\ndataset: fashion-mnist\n")

@@ -1,4 +1,4 @@
-"""Tests of experiments.datasets: where data is found, downloads from a local server, checks, and Nielsen's split.
+"""Tests of experiments.data.datasets: where data is found, downloads from a local server, checks, and Nielsen's split.
 
 Downloads are tested against http.server on 127.0.0.1 with tiny synthetic files; the split
 and the checksum table against the real MNIST (MNIST_DIR) and Fashion-MNIST when present.
@@ -18,11 +18,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import experiments.datasets as datasets
-from experiments.datasets import (FILES, SOURCES, TRAINING_IMAGES, Source, cache_dir, fetch,
-                                  find_file, load_dataset, locate, missing_files)
+import experiments.data.datasets as datasets
+from experiments.data.datasets import (
+    FILES,
+    SOURCES,
+    TRAINING_IMAGES,
+    Source,
+    cache_dir,
+    fetch,
+    find_file,
+    load_dataset,
+    locate,
+    missing_files,
+)
+from experiments.data.idx import read_bytes, read_images, read_labels, write_idx
 from experiments.errors import DataError
-from experiments.idx import read_bytes, read_images, read_labels, write_idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 GZ_FILES = ", ".join(stem + ".gz" for stem in FILES)

@@ -1,12 +1,12 @@
-"""Tests of experiments.idx on small synthetic IDX files: round trips and the exact error for each corruption."""
+"""Tests of experiments.data.idx on small synthetic IDX files: round trips and the exact error for each corruption."""
 
 import gzip
 
 import numpy as np
 import pytest
 
+from experiments.data.idx import parse_idx, read_bytes, read_images, read_labels, write_idx
 from experiments.errors import DataError
-from experiments.idx import parse_idx, read_bytes, read_images, read_labels, write_idx
 
 
 def images(n=3, rows=28, cols=28):

@@ -1,10 +1,15 @@
-"""Tests of experiments.overrides: the key=value grammar, its errors, and how items are sorted."""
+"""Tests of experiments.sweep.overrides: the key=value grammar, its errors, and how items are sorted."""
 
 import pytest
 
 from experiments.errors import ConfigError
-from experiments.overrides import (Override, did_you_mean, parse_overrides, parse_value,
-                                   sort_overrides)
+from experiments.sweep.overrides import (
+    Override,
+    did_you_mean,
+    parse_overrides,
+    parse_value,
+    sort_overrides,
+)
 
 
 @pytest.mark.parametrize("text, choices", [

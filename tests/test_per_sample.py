@@ -63,7 +63,7 @@ def test_sgd_takes_the_same_steps_on_real_mnist(mnist_slice):
 @pytest.fixture
 def mnist_slice(mnist_dir):
     """The first 95 MNIST training images (9 mini-batches of 10 and one of 5)."""
-    from experiments.datasets import load_dataset
+    from experiments.data.datasets import load_dataset
 
     X, labels = load_dataset("mnist", mnist_dir, train_size=95).training
     return X.astype(np.float64), labels

@@ -1,15 +1,16 @@
-"""Tests of experiments.plots: labels, legends, y-ranges that neither squash nor hide, PNG sizes."""
+"""Tests of experiments.report.plots: labels, legends, y-ranges that neither squash nor hide, PNG sizes."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
-
-from experiments import plots
-from experiments.report import comparison_table
-from experiments.sweep_results import load_results
-from experiments.results import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE, csv_text
 from test_report import RUNS, metric_rows, run
+
+from experiments.report import plots
+from experiments.report.frames import load_results
+from experiments.report.table import comparison_table
+from experiments.store.columns import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE
+from experiments.store.csv_files import csv_text
 
 
 @pytest.fixture

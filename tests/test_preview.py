@@ -1,4 +1,4 @@
-"""Tests of experiments.preview: a valid PNG of the expected size for synthetic data and real MNIST."""
+"""Tests of experiments.data.preview: a valid PNG of the expected size for synthetic data and real MNIST."""
 
 import os
 import struct
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from experiments.datasets import SOURCES, DataSet, load_dataset
+from experiments.data.datasets import SOURCES, DataSet, load_dataset
+from experiments.data.preview import save_preview
 from experiments.errors import DataError
-from experiments.preview import save_preview
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,14 +1,14 @@
-"""Tests of experiments.progress: the exact lines written, with and without a live status line."""
+"""Tests of experiments.sweep.progress: the exact lines written, with and without a live status line."""
 
 import io
 from types import SimpleNamespace
 
 import pytest
 
-from experiments import progress
-from experiments.config import TrialConfig
-from experiments.progress import Display
-from experiments.runner import EpochEvent, TrialResult
+from experiments.sweep import progress
+from experiments.sweep.config import TrialConfig
+from experiments.sweep.progress import Display
+from experiments.sweep.runner import EpochEvent, TrialResult
 from nn.training import EpochRecord
 
 FIRST = TrialConfig(layers=(784, 10), epochs=2, eta=3.0, seed=0)

@@ -8,12 +8,20 @@ import struct
 
 import pytest
 
-from experiments import report_cli
 from experiments.errors import ResultsError
-from experiments.report import (comparison_table, filter_table, markdown_table,
-                                parameter_count, render_table, sort_table, write_report)
-from experiments.sweep_results import load_results
-from experiments.results import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE, csv_text
+from experiments.report import cli as report_cli
+from experiments.report.frames import load_results
+from experiments.report.labels import parameter_count
+from experiments.report.table import (
+    comparison_table,
+    filter_table,
+    markdown_table,
+    render_table,
+    sort_table,
+    write_report,
+)
+from experiments.store.columns import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE
+from experiments.store.csv_files import csv_text
 
 DIVERGED_ERROR = "diverged at epoch 2: the training cost is not finite"
 FAILED_ERROR = "DataError: /data/mnist: no such directory"

@@ -1,4 +1,4 @@
-"""Tests of experiments.runner without training: trial selection, scheduling, summaries and the inline executor."""
+"""Tests of experiments.sweep.runner without training: trial selection, scheduling, summaries and the inline executor."""
 
 import concurrent.futures
 import threading
@@ -6,10 +6,17 @@ import time
 
 import pytest
 
-from experiments import runner
-from experiments.config import TrialConfig
-from experiments.runner import (InlineExecutor, TrialResult, estimated_cost, metric_rows,
-                                run_summary, run_trials, select_trials)
+from experiments.sweep import runner
+from experiments.sweep.config import TrialConfig
+from experiments.sweep.runner import (
+    InlineExecutor,
+    TrialResult,
+    estimated_cost,
+    metric_rows,
+    run_summary,
+    run_trials,
+    select_trials,
+)
 from nn.training import EpochRecord
 
 
@@ -79,7 +86,7 @@ def test_run_summary_of_a_finished_trial():
 
 
 def test_run_summary_columns_are_the_runs_columns():
-    from experiments.results import RUN_COLUMNS
+    from experiments.store.columns import RUN_COLUMNS
     assert tuple(run_summary(result_of(TRIAL, records=epochs(0.5)))) == RUN_COLUMNS
 
 

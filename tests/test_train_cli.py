@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.train_cli import show_data_main, train_main
+from experiments.data.cli import show_data_main
+from experiments.train.cli import train_main
 
 MNIST_DIR = os.environ.get("MNIST_DIR", "")
 pytestmark = pytest.mark.skipif(not MNIST_DIR, reason="MNIST_DIR is not set: point it at the "

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from experiments.datasets import load_dataset
+from experiments.data.datasets import load_dataset
 from nn import SGD, DivergedError, Network
 
 

@@ -16,8 +16,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from experiments.files import figure_png, write_atomically
-from experiments.report import CONFIG_COLUMNS, network_label
-from experiments.results import FINISHED
+from experiments.report.labels import network_label
+from experiments.store.columns import CONFIG_COLUMNS, FINISHED
 
 LEARNING_CURVES_FILE = "learning_curves.png"
 ACCURACY_FILE = "accuracy_vs_parameters.png"

@@ -17,7 +17,7 @@ import warnings
 
 import numpy as np
 
-from experiments.peers import PeerResult, require
+from experiments.bench.peers import PeerResult, require
 
 CROSS_ENTROPY_ETA = 0.5
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from experiments import runner
 from experiments.argtypes import positive_int
-from experiments.config import load_sweep
-from experiments.datasets import locate
+from experiments.data.datasets import locate
 from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
-from experiments.progress import Display
-from experiments.results import FAILED, FINISHED, ResultsStore
+from experiments.store.columns import FAILED, FINISHED
+from experiments.store.store import ResultsStore
+from experiments.sweep import runner
+from experiments.sweep.config import load_sweep
+from experiments.sweep.progress import Display
 
 EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -158,7 +159,7 @@ def print_dry_run(sweep, out):
 def write_report(out, display):
     # Imported here: pandas and matplotlib take a second to import, which --dry-run,
     # bad-config errors and workers need not pay.
-    from experiments.report import write_report as write
+    from experiments.report.table import write_report as write
 
     try:
         paths = write(out)

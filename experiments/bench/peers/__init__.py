@@ -78,7 +78,7 @@ def run_peer(name, config, problem):
     """Train peer `name` on `problem`; a missing library gives a skipped PeerResult."""
     module_name, options = PEERS[name]
     try:
-        module = importlib.import_module(f"experiments.peers.{module_name}")
+        module = importlib.import_module(f"experiments.bench.peers.{module_name}")
         return module.run(config, problem, name=name, **options)
     except PeerUnavailable as missing:
         return PeerResult(name=name, dtype="-", epoch_seconds=(), accuracy=None,

@@ -1,4 +1,4 @@
-"""The command sweep-report: options in, table and files out; not the report's content (report.py).
+"""The command sweep-report: options in, table and files out; not the report's content (table.py, plots.py).
 
 It is the only place where the report's errors are caught and printed, as one line.
 """
@@ -10,9 +10,17 @@ from pathlib import Path
 
 from experiments.argtypes import positive_int
 from experiments.errors import NNSweepError
-from experiments.report import (FORMATS, REPORT_FILE, comparison_table, filter_table,
-                                render_table, sort_table, table_columns, write_report_files)
-from experiments.sweep_results import load_results
+from experiments.report.frames import load_results
+from experiments.report.table import (
+    FORMATS,
+    REPORT_FILE,
+    comparison_table,
+    filter_table,
+    render_table,
+    sort_table,
+    table_columns,
+    write_report_files,
+)
 
 DESCRIPTION = f"""\
 Compare the trials of a sweep: read DIRECTORY/runs.csv and DIRECTORY/metrics.csv, print

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from experiments.peers import PeerResult, accuracy, one_hot, require, starting_point
+from experiments.bench.peers import PeerResult, accuracy, one_hot, require, starting_point
 
 
 def xla_flags(threads):

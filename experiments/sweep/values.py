@@ -7,9 +7,9 @@ the value was found (e.g. "configs/a.yaml: trials[2].eta").
 import math
 import re
 
-from experiments.datasets import SOURCES, TRAINING_IMAGES
+from experiments.data.datasets import SOURCES, TRAINING_IMAGES
 from experiments.errors import ConfigError
-from experiments.overrides import did_you_mean
+from experiments.sweep.overrides import did_you_mean
 from nn.activations import ACTIVATIONS
 from nn.costs import COSTS
 from nn.network import DTYPES

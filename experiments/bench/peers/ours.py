@@ -8,7 +8,7 @@ import numpy as np
 
 import nn
 import nn.per_sample
-from experiments.peers import PeerResult
+from experiments.bench.peers import PeerResult
 
 # per_sample -> (network class, its SGD, the note printed beside the row)
 IMPLEMENTATIONS = {

@@ -11,7 +11,7 @@ Both start from nn.Network's parameters for the seed and shuffle with the same g
 
 import time
 
-from experiments.peers import PeerResult, accuracy, one_hot, require, starting_point
+from experiments.bench.peers import PeerResult, accuracy, one_hot, require, starting_point
 
 
 def run(config, problem, name, autograd):

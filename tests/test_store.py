@@ -1,4 +1,4 @@
-"""Tests of experiments.results: the lock, the CSV files, row order and the order of writes on a rerun."""
+"""Tests of experiments.store: the lock, the CSV files, row order and the order of writes on a rerun."""
 
 import csv
 import json
@@ -7,11 +7,12 @@ import os
 import numpy as np
 import pytest
 
-import experiments.results as results
+import experiments.store.csv_files as csv_files
 from experiments import files
 from experiments.errors import ResultsError
-from experiments.results import (METRIC_COLUMNS, RUN_COLUMNS, STATUSES, ResultsStore,
-                                 read_csv_rows, write_atomically)
+from experiments.store.columns import METRIC_COLUMNS, RUN_COLUMNS, STATUSES
+from experiments.store.csv_files import read_csv_rows, write_atomically
+from experiments.store.store import ResultsStore
 
 
 def run_row(run_id, accuracy=0.5, status="finished", **fields):
@@ -131,7 +132,7 @@ def test_leftover_metrics_rows_are_dropped_at_the_next_record(tmp_path):
 
 
 def spy_writes(monkeypatch, fail_after=None):
-    """Replace results.write_atomically: log (file name, content); raise Killed after `fail_after` writes."""
+    """Replace csv_files.write_atomically: log (file name, content); raise Killed after `fail_after` writes."""
     calls = []
 
     def spy(path, data):
@@ -140,7 +141,7 @@ def spy_writes(monkeypatch, fail_after=None):
         calls.append((os.path.basename(path), data))
         files.write_atomically(path, data)
 
-    monkeypatch.setattr(results, "write_atomically", spy)
+    monkeypatch.setattr(csv_files, "write_atomically", spy)
     return calls
 
 
@@ -201,7 +202,7 @@ def test_a_kill_after_the_new_metrics_leaves_leftovers_that_the_next_record_drop
             record(store, "a", 0.9)
         assert store.runs() == {}
         assert column(store.metrics_path, "accuracy") == ["0.9", "0.9"]
-        monkeypatch.setattr(results, "write_atomically", files.write_atomically)
+        monkeypatch.setattr(csv_files, "write_atomically", files.write_atomically)
         record(store, "b", 0.6)
     assert column(tmp_path / "runs.csv", "run_id") == ["b"]
     assert column(tmp_path / "metrics.csv", "run_id") == ["b", "b"]

@@ -5,7 +5,7 @@ Values:  42  -1  0.5  1e-3  inf  true  false  null  'quoted, text'  "quoted"  ba
 A comma outside brackets and quotes makes a sweep: `eta=0.5,3.0` has two choices.
 `key=` gives the empty string, as in Hydra. Quoted text is always a string ('3' is not 3).
 sort_overrides says what each item sets (a setting, a trial key, a grid axis, the seeds);
-which values a key accepts is experiments.config's business.
+which values a key accepts is experiments.sweep.config's business.
 """
 
 import difflib

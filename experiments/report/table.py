@@ -1,7 +1,8 @@
 """A sweep's comparison table and its report.md; not the figures (plots.py), not the command.
 
-From the results read by sweep_results.py, merges the seeds of a configuration (mean ± sample std), filters, sorts, and renders the table as Markdown,
-CSV or JSON. write_report(directory) is what a sweep calls when it ends.
+From the results read by frames.py, merges the seeds of a configuration (mean ± sample
+std), filters, sorts, and renders the table as Markdown, CSV or JSON.
+write_report(directory) is what a sweep calls when it ends.
 """
 
 import difflib
@@ -14,33 +15,19 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-import nn.network
 from experiments.errors import ResultsError
 from experiments.files import write_atomically
-from experiments.results import RUN_COLUMNS, STATUSES
-from experiments.sweep_results import SweepResults, load_results
+from experiments.report.frames import SweepResults, load_results
+from experiments.report.labels import network_label, parameter_count
+from experiments.store.columns import CONFIG_COLUMNS, STATUSES
 
 REPORT_FILE = "report.md"
 FORMATS = ("md", "csv", "json")
 
-# What a trial did rather than what it was; every other runs.csv column is configuration.
-_NOT_CONFIG = {"run_id", "seed", "started_at", "status", "accuracy", "best_accuracy",
-               "best_epoch", "validation_accuracy", "train_seconds", "seconds_per_epoch", "error"}
-CONFIG_COLUMNS = tuple(column for column in RUN_COLUMNS if column not in _NOT_CONFIG)
 _HIDDEN = ("run_ids",)  # table columns for the plots, not shown
 _FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(==|!=|>=|<=|>|<)\s*(.*?)\s*")
 _OPERATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
               ">": operator.gt, "<": operator.lt}
-
-
-def parameter_count(layers: str) -> int:
-    """Weights and biases of a network "784-30-10": sum over layers of n_in * n_out + n_out."""
-    return nn.network.parameter_count([int(size) for size in layers.split("-")])
-
-
-def network_label(layers: str) -> str:
-    """ "784-30-10" as the book writes it: "[784, 30, 10]"."""
-    return "[" + ", ".join(layers.split("-")) + "]"
 
 
 def comparison_table(results: SweepResults, aggregate=True) -> pd.DataFrame:
@@ -258,7 +245,9 @@ def write_report(directory) -> list[Path]:
 def write_report_files(results, table, selection="") -> list[Path]:
     """Write report.md, showing `table` (whose rows `selection` describes), and the figures
     of its rows into results.directory, each replaced whole; return their paths."""
-    from experiments import plots  # matplotlib takes a while to import; csv and json need none
+    from experiments.report import (
+        plots,  # matplotlib takes a while to import; csv and json need none
+    )
     page = results.directory / REPORT_FILE
     try:
         figures = plots.write_figures(results, table)

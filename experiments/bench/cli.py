@@ -20,11 +20,11 @@ from tabulate import tabulate
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from experiments.argtypes import positive_float, positive_int
-from experiments.datasets import load_dataset
+from experiments.bench.peers import DEFAULT_DTYPE, PEERS, REFERENCE, BenchConfig, Problem, run_peer
+from experiments.bench.peers.floor import matmul_floor, profile_step
+from experiments.bench.peers.jax_xla import set_xla_flags, xla_flags
+from experiments.data.datasets import load_dataset
 from experiments.errors import NNSweepError
-from experiments.peers import DEFAULT_DTYPE, PEERS, REFERENCE, BenchConfig, Problem, run_peer
-from experiments.peers.floor import matmul_floor, profile_step
-from experiments.peers.jax_xla import set_xla_flags, xla_flags
 
 EXIT_OK, EXIT_ERROR = 0, 1
 

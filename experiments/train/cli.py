@@ -1,4 +1,4 @@
-"""`python -m experiments train` and `show-data`: one network, or a look at the data; not sweeps."""
+"""`python -m experiments train`: one network trained and printed epoch by epoch, as the book's program does; not sweeps."""
 
 import argparse
 import sys
@@ -6,9 +6,9 @@ import sys
 import numpy as np
 
 from experiments.argtypes import positive_float, positive_int
-from experiments.config_values import layers
-from experiments.datasets import SOURCES, load_dataset
+from experiments.data.datasets import SOURCES, load_dataset
 from experiments.errors import NNSweepError
+from experiments.sweep.values import layers
 from nn import SGD, Network
 from nn.network import DTYPES
 
@@ -54,26 +54,4 @@ def train_main(argv=None) -> int:
     result = net.classify(data.test[0][0])
     print(f"classification of first test image: {data.classes[result.digit]} with confidence "
           f"{result.confidence:.2f}; real label {data.classes[data.test[1][0]]}")
-    return 0
-
-
-def show_data_main(argv=None) -> int:
-    from experiments.preview import save_preview
-
-    parser = argparse.ArgumentParser(
-        prog="python -m experiments show-data",
-        description="Save a PNG of the first images of a data set with their labels.")
-    parser.add_argument("--dataset", choices=sorted(SOURCES), default="mnist")
-    parser.add_argument("--data-dir", help="directory with the data set files")
-    parser.add_argument("--count", type=positive_int, default=20)
-    parser.add_argument("--part", choices=["training", "validation", "test"], default="training")
-    parser.add_argument("-o", "--output", default=None, help="PNG path (default: <dataset>.png)")
-    args = parser.parse_args(argv)
-    try:
-        data = load_dataset(args.dataset, args.data_dir)
-        path = save_preview(data, args.output or f"{args.dataset}.png", args.count, args.part)
-    except NNSweepError as error:
-        print(f"show-data: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {path}")
     return 0

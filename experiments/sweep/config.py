@@ -16,9 +16,9 @@ from typing import NamedTuple, Optional
 
 import yaml
 
-from experiments import config_values as values
 from experiments.errors import ConfigError
-from experiments.overrides import did_you_mean, sort_overrides
+from experiments.sweep import values
+from experiments.sweep.overrides import did_you_mean, sort_overrides
 
 TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "defaults", "seeds", "trials", "grid")
 COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir")  # and seeds, which sort_overrides knows

@@ -23,9 +23,9 @@ import numpy as np
 import yaml
 from threadpoolctl import threadpool_limits
 
-from experiments.datasets import load_dataset
+from experiments.data.datasets import load_dataset
 from experiments.errors import NNSweepError
-from experiments.results import DIVERGED, FAILED, FINISHED
+from experiments.store.columns import DIVERGED, FAILED, FINISHED
 from nn import SGD, DivergedError, Network
 from nn.network import parameter_count
 

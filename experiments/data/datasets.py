@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.data.idx import GZIP_MAGIC, read_images, read_labels
 from experiments.errors import DataError
 from experiments.files import write_atomically
-from experiments.idx import GZIP_MAGIC, read_images, read_labels
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

@@ -12,8 +12,15 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.errors import ResultsError
-from experiments.results import (FINISHED, METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS,
-                                 RUNS_FILE, STATUSES, check_field_count, read_csv_records)
+from experiments.store.columns import (
+    FINISHED,
+    METRIC_COLUMNS,
+    METRICS_FILE,
+    RUN_COLUMNS,
+    RUNS_FILE,
+    STATUSES,
+)
+from experiments.store.csv_files import check_field_count, read_csv_records
 
 # How cells are read, by column name (runs.csv and metrics.csv share "accuracy"); columns
 # named nowhere here are text, so a config column added to RUN_COLUMNS needs no change here.

@@ -3,7 +3,7 @@
 import sys
 import time
 
-from experiments.results import DIVERGED, FAILED, FINISHED
+from experiments.store.columns import DIVERGED, FAILED, FINISHED
 
 
 def percent(fraction):

@@ -1,0 +1,2 @@
+"""From recorded results to what a reader sees: the CSVs read into frames, the comparison
+table and report.md, the figures, and the `sweep-report` command. It reads; it never trains."""
