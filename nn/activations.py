@@ -1,4 +1,10 @@
-"""Activation functions as a name -> function registry; not the network that uses them."""
+"""Activation functions as a name -> functions registry; not the network that uses them.
+
+Every function works elementwise on arrays of any shape (a batch (m, n), or a stack of
+batches (K, m, n)) and writes to `out` when given, so that the training step reuses its
+buffers. Each derivative is written in terms of the function's output a = f(z), which is
+what the step keeps, not z.
+"""
 
 import numpy as np
 
@@ -7,6 +13,7 @@ import numpy as np
 _FLOAT_TYPES = (np.float16, np.float32, np.float64, np.longdouble)
 _HALF = {np.dtype(t): np.array(0.5, t) for t in _FLOAT_TYPES}
 _ONE = {np.dtype(t): np.array(1.0, t) for t in _FLOAT_TYPES}
+_ZERO = {np.dtype(t): np.array(0.0, t) for t in _FLOAT_TYPES}
 
 
 def sigmoid(z, out=None):
@@ -30,6 +37,49 @@ def sigmoid_prime_from_output(a, out=None):
     return out
 
 
-# name -> (function of z, derivative written in terms of the function's output a);
-# both take an optional `out` array so the training step can reuse its buffers.
-ACTIVATIONS = {"sigmoid": (sigmoid, sigmoid_prime_from_output)}
+def tanh(z, out=None):
+    """The hyperbolic tangent, the book's "tanh neuron": a rescaled sigmoid, 2 sigma(2z) - 1."""
+    return np.tanh(z, out=out)
+
+
+def tanh_prime_from_output(a, out=None):
+    """tanh'(z) = 1 - tanh(z)^2 = 1 - a^2."""
+    out = np.multiply(a, a, out=out)
+    np.subtract(_ONE.get(a.dtype, 1.0), out, out=out)
+    return out
+
+
+def relu(z, out=None):
+    """The rectified linear unit max(0, z): no exp, so nothing can overflow."""
+    return np.maximum(z, _ZERO.get(z.dtype, 0.0), out=out)
+
+
+def relu_prime_from_output(a, out=None):
+    """relu'(z) = 1 where z > 0, else 0; from a = max(0, z) >= 0 that is sign(a), one call.
+
+    (At z = 0 exactly the derivative is taken as 0, as PyTorch and JAX do.)
+    """
+    return np.sign(a, out=out)
+
+
+def softmax(z, out=None):
+    """exp(z_j) / sum_k exp(z_k) over the last axis, the output of the log-likelihood cost.
+
+    The row maximum is subtracted first, which changes nothing mathematically and keeps
+    exp from overflowing: every exponent is then <= 0.
+    """
+    out = np.subtract(z, z.max(axis=-1, keepdims=True), out=out)  # (..., m, n)
+    np.exp(out, out=out)
+    out /= out.sum(axis=-1, keepdims=True)
+    return out
+
+
+# Hidden layers: name -> (function of z, derivative written in terms of its output a).
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_prime_from_output),
+    "tanh": (tanh, tanh_prime_from_output),
+    "relu": (relu, relu_prime_from_output),
+}
+# Output layers, chosen by the cost (nn.costs): their derivative is folded into the cost's
+# delta, except the sigmoid's under the quadratic cost, which the cost takes from here.
+OUTPUT_ACTIVATIONS = {"sigmoid": sigmoid, "softmax": softmax}

@@ -12,3 +12,7 @@ class DivergedError(NNSweepError):
         self.epoch = epoch
         self.what = what
         super().__init__(f"diverged at epoch {epoch}: {what} is not finite")
+
+
+class NetworkFileError(NNSweepError):
+    """A file that should hold a saved network does not: unreadable, foreign, truncated or tampered."""

@@ -1,13 +1,26 @@
-"""Mini-batch stochastic gradient descent that yields a record per epoch; it never prints."""
+"""Mini-batch stochastic gradient descent, for one network or K stacked ones; it never prints.
+
+SGD(network, ...) trains one network and yields an EpochRecord per epoch, as the book's
+SGD prints one line per epoch. Underneath, Trainer trains a Network of leading shape ()
+or (K,) (nn.network) with one Member per network: its own generator (its own shuffles),
+learning rate, L2 and momentum, its own early stopping, and its own count of epochs. The
+K networks take every step together, one matrix product per layer for all of them, and
+each gets the numbers it would get alone. A member that diverges, stops early or reaches
+its last epoch leaves the stack; the others go on.
+"""
 
 import math
 import time
-from dataclasses import dataclass
-from typing import Iterator, Optional
+from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 from nn.errors import DivergedError
+
+SCHEDULES = ("none", "halve")
+HALVE_PATIENCE = 10  # the book's no-improvement-in-10, for `halve` without early_stopping
+HALVINGS = 7  # `halve` stops when eta has dropped to 1/2^7 = 1/128 of its first value
 
 
 @dataclass(frozen=True)
@@ -15,12 +28,15 @@ class EpochRecord:
     """What one epoch of training did.
 
     epoch: 1 for the first pass over the training data.
-    cost: mean over the epoch's examples of 1/2 ||a - y||^2, each taken in the forward pass
-        of its mini-batch (the weights move during the epoch, as in the training loss
-        frameworks report).
+    cost: mean over the epoch's examples of the cost (e.g. 1/2 ||a - y||^2), each taken in
+        the forward pass of its mini-batch (the weights move during the epoch, as in the
+        training loss frameworks report), plus L2's (lmbda / 2n) sum w^2 at the epoch's end.
     accuracy: fraction of the test set classified right after the epoch, None without one.
     validation_accuracy: the same on the validation set.
-    seconds: wall time of the epoch's gradient steps (evaluation not included).
+    seconds: wall time of the epoch's gradient steps (evaluation not included); for a
+        stack of K networks, 1/K of the stack's time.
+    eta: the learning rate of the epoch (it changes only with eta_schedule).
+    stopped: on a member's last record, why it stopped before its last epoch ("" if not).
     """
 
     epoch: int
@@ -28,6 +44,63 @@ class EpochRecord:
     accuracy: Optional[float]
     validation_accuracy: Optional[float]
     seconds: float
+    eta: float = 0.0
+    stopped: str = ""
+
+
+@dataclass
+class Member:
+    """One network's training: settings, generator, and how far it has got (mutable).
+
+    rng: shuffles the training set at the start of each epoch. eta: the learning rate.
+    epochs: how many epochs to train in all. lmbda: L2 regularization (0: none).
+    momentum: mu of momentum-based gradient descent (0: plain SGD).
+    early_stopping: N > 0 stops after N epochs without a better validation accuracy
+        (the book's no-improvement-in-N); 0 never stops early.
+    eta_schedule: "none", or "halve": on no improvement in N epochs (early_stopping, else
+        10), halve eta instead of stopping, and stop when it has dropped to eta/128.
+    """
+
+    rng: np.random.Generator
+    eta: float
+    epochs: int
+    lmbda: float = 0.0
+    momentum: float = 0.0
+    early_stopping: int = 0
+    eta_schedule: str = "none"
+    epoch: int = 0  # epochs done
+    current_eta: Optional[float] = None  # eta now; None: eta
+    best_validation: float = -1.0
+    epochs_without_improvement: int = 0
+    stopped: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if self.eta_schedule not in SCHEDULES:
+            raise ValueError(f"eta_schedule must be one of {SCHEDULES}, got {self.eta_schedule!r}")
+        if self.current_eta is None:
+            self.current_eta = self.eta
+
+    @property
+    def watches_validation(self):
+        return self.early_stopping > 0 or self.eta_schedule != "none"
+
+    def after_epoch(self, validation_accuracy):
+        """Count the epoch and apply early stopping and the schedule; why it stops, or ""."""
+        self.epoch += 1
+        if self.watches_validation:
+            if validation_accuracy > self.best_validation:
+                self.best_validation, self.epochs_without_improvement = validation_accuracy, 0
+            else:
+                self.epochs_without_improvement += 1
+            patience = self.early_stopping or HALVE_PATIENCE
+            if self.epochs_without_improvement >= patience:
+                if self.eta_schedule == "none":
+                    return f"no better validation accuracy in {patience} epochs"
+                self.current_eta /= 2
+                self.epochs_without_improvement = 0
+                if self.current_eta <= self.eta / 2 ** HALVINGS:
+                    return f"eta halved {HALVINGS} times, to eta/{2 ** HALVINGS}"
+        return ""
 
 
 def one_hot(labels, n_classes, dtype):
@@ -49,47 +122,131 @@ def with_ones_column(X, dtype):
     return Xa
 
 
-def SGD(network, training_data, epochs, mini_batch_size, eta, rng,
-        test_data=None, validation_data=None) -> Iterator[EpochRecord]:
-    """Train `network` in place with mini-batch SGD, yielding an EpochRecord after each epoch.
+class Trainer:
+    """Mini-batch SGD of a Network of leading shape () (one member) or (K,) (K members).
 
-    training_data, test_data, validation_data: (X, labels) with X (n, sizes[0]) and
-    labels (n,) integers. rng: the np.random.Generator that shuffles the training set
-    at the start of every epoch. The last mini-batch of an epoch holds what is left
-    (n mod mini_batch_size examples) and is stepped with its own size m.
-    Raises DivergedError when the cost or a parameter stops being finite.
+    training_data, test_data, validation_data: (X, labels) with X (n, sizes[0]) and labels
+    (n,) integers. The last mini-batch of an epoch holds what is left (n mod
+    mini_batch_size examples) and is stepped with its own size. A mini_batch_size of n or
+    more is full-batch gradient descent: one step per epoch on the whole training set, in
+    its own order (a sum does not depend on the order), so nothing is shuffled or copied.
+    `networks[i]` is member i's trained network once it has left the stack.
     """
-    X = with_ones_column(training_data[0], network.dtype)  # (n, n_0 + 1)
-    Y = one_hot(training_data[1], network.sizes[-1], network.dtype)  # (n, n_L)
-    n = len(X)
-    test_data = _in_dtype(network, test_data)  # converted once, not every epoch
-    validation_data = _in_dtype(network, validation_data)
-    update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times an epoch
-    for epoch in range(1, epochs + 1):
+
+    def __init__(self, network, members, training_data, mini_batch_size, test_data=None,
+                 validation_data=None):
+        self.members = list(members)
+        if len(self.members) != (network.lead[0] if network.lead else 1):
+            raise ValueError(f"{len(self.members)} members for a network of leading shape "
+                             f"{network.lead}")
+        self.network = network
+        self.X = with_ones_column(training_data[0], network.dtype)  # (n, n_0 + 1)
+        self.Y = one_hot(training_data[1], network.sizes[-1], network.dtype)  # (n, n_L)
+        self.n = len(self.X)
+        self.mini_batch_size = mini_batch_size
+        self.test_data = _in_dtype(network, test_data)  # converted once, not every epoch
+        self.validation_data = _in_dtype(network, validation_data)
+        if self.validation_data is None and any(m.watches_validation for m in self.members):
+            raise ValueError("early stopping and eta schedules need validation data")
+        self.active = list(range(len(self.members)))
+        self.networks = {}  # member index -> its trained Network, once it has left
+        done = [p for p, member in enumerate(self.members) if member.epoch >= member.epochs]
+        for p in done:  # resumed after its last epoch: nothing left to train
+            self.networks[p] = network.member(p) if network.lead else network
+        self._leave(done)
+
+    def run_epoch(self):
+        """Train every active member for one epoch: [(member index, EpochRecord or DivergedError)].
+
+        Members that diverged, stopped early or did their last epoch leave the stack.
+        """
+        network, members = self.network, [self.members[i] for i in self.active]
+        eta, lmbda, momentum = (_per_member([getattr(m, key) for m in members], network.lead)
+                                for key in ("current_eta", "lmbda", "momentum"))
         start = time.perf_counter()
-        order = rng.permutation(n)  # shuffle indices, not data
-        cost_sum = 0.0
-        # A diverging run overflows; it is told by the checks below, not by NumPy warnings.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for k in range(0, n, mini_batch_size):
-                batch = order[k:k + mini_batch_size]
+        costs = self._steps(members, eta, lmbda, momentum) / self.n
+        seconds = (time.perf_counter() - start) / len(members)
+        with np.errstate(all="ignore"):  # a diverged member is told by `finite`, not warnings
+            if isinstance(lmbda, np.ndarray) or lmbda != 0:  # the book's total_cost adds it
+                costs = costs + lmbda / (2 * self.n) * network.squared_weights()
+            finite = np.isfinite(costs) & network.parameters_finite()
+            accuracies = _accuracies(network, self.test_data, len(members))
+            validations = _accuracies(network, self.validation_data, len(members))
+        outcomes, leaving = [], []
+        for position, (index, member) in enumerate(zip(self.active, members)):
+            cost = float(np.reshape(costs, -1)[position])
+            if not np.reshape(finite, -1)[position]:
+                what = "the training cost" if not math.isfinite(cost) else "a weight or bias"
+                outcomes.append((index, DivergedError(member.epoch + 1, what)))
+                leaving.append(position)
+                continue
+            used_eta = member.current_eta
+            stopped = member.after_epoch(validations[position])
+            outcomes.append((index, EpochRecord(member.epoch, cost, accuracies[position],
+                                                validations[position], seconds, used_eta,
+                                                stopped)))
+            if stopped or member.epoch >= member.epochs:
+                self.networks[index] = network.member(position) if network.lead else network
+                leaving.append(position)
+        self._leave(leaving)
+        return outcomes
+
+    def _steps(self, members, eta, lmbda, momentum):
+        """One epoch of gradient steps for all members at once; their summed costs (lead...)."""
+        network, X, Y, n = self.network, self.X, self.Y, self.n
+        update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
+        m = self.mini_batch_size
+        cost_sum = np.zeros(network.lead)
+        # A diverging run overflows; it is told by the checks after the epoch, not by warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if m >= n:
+                return cost_sum + update_mini_batch(X, Y, eta, lmbda, n, momentum)
+            # shuffle indices, not data: one permutation per member, (lead..., n)
+            orders = np.stack([member.rng.permutation(n) for member in members])
+            orders = orders.reshape(network.lead + (n,))
+            for k in range(0, n, m):
+                batch = orders[..., k:k + m]  # (lead..., m)
                 # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy
                 # indexing has more per-call machinery, and a step is only ~35 us
                 cost_sum += update_mini_batch(X.take(batch, axis=0), Y.take(batch, axis=0),
-                                              eta)
-        seconds = time.perf_counter() - start
-        cost = cost_sum / n
-        if not math.isfinite(cost):
-            raise DivergedError(epoch, "the training cost")
-        if not network.parameters_finite():
-            raise DivergedError(epoch, "a weight or bias")
-        yield EpochRecord(
-            epoch=epoch,
-            cost=cost,
-            accuracy=_accuracy(network, test_data),
-            validation_accuracy=_accuracy(network, validation_data),
-            seconds=seconds,
-        )
+                                              eta, lmbda, n, momentum)
+        return cost_sum
+
+    def _leave(self, positions):
+        """Take the members at these stack positions out of the stack (and out of `active`)."""
+        if not positions:
+            return
+        staying = [p for p in range(len(self.active)) if p not in positions]
+        if self.network.lead and staying:
+            self.network.select(staying)
+        self.active = [self.active[p] for p in staying]
+
+
+def SGD(network, training_data, epochs, mini_batch_size, eta, rng, test_data=None,
+        validation_data=None, lmbda=0.0, momentum=0.0, early_stopping=0, eta_schedule="none"):
+    """Train one `network` in place with mini-batch SGD, yielding an EpochRecord per epoch.
+
+    rng: the np.random.Generator that shuffles the training set at the start of every
+    epoch. lmbda, momentum, early_stopping, eta_schedule: as in Member. Ends early when
+    early stopping says so (the last record says why). Raises DivergedError when the cost
+    or a parameter stops being finite.
+    """
+    member = Member(rng, eta, epochs, lmbda, momentum, early_stopping, eta_schedule)
+    trainer = Trainer(network, [member], training_data, mini_batch_size, test_data,
+                      validation_data)
+    while trainer.active:
+        for _, outcome in trainer.run_epoch():
+            if isinstance(outcome, DivergedError):
+                raise outcome
+            yield outcome
+
+
+def _per_member(values, lead):
+    """A number when every member has the same value (or there is one member), else a
+    float64 array of the leading shape."""
+    if all(value == values[0] for value in values):
+        return values[0]
+    return np.array(values, dtype=np.float64).reshape(lead)
 
 
 def _in_dtype(network, data):
@@ -99,5 +256,9 @@ def _in_dtype(network, data):
     return np.asarray(data[0], dtype=network.dtype), data[1]
 
 
-def _accuracy(network, data):
-    return None if data is None else network.evaluate(*data) / len(data[0])
+def _accuracies(network, data, count):
+    """Each member's fraction classified right, as a list of `count` floats (None: no data)."""
+    if data is None:
+        return [None] * count
+    correct = np.reshape(network.evaluate(*data), -1)
+    return [int(c) / len(data[0]) for c in correct]

@@ -36,9 +36,9 @@ def test_last_mini_batch_is_smaller_and_stepped_with_its_own_size(monkeypatch):
     net = Network([2, 2], 0)
     original = net.update_mini_batch
 
-    def spy(X, Y, eta):
+    def spy(X, Y, eta, *rest):
         sizes.append(len(X))
-        return original(X, Y, eta)
+        return original(X, Y, eta, *rest)
 
     monkeypatch.setattr(net, "update_mini_batch", spy)
     list(SGD(net, toy_data(23), 2, 10, 1.0, np.random.default_rng(0)))
@@ -50,7 +50,7 @@ def test_every_example_is_used_once_per_epoch_in_a_new_order(monkeypatch):
     labels = np.zeros(12, dtype=np.int64)
     seen = []
     net = Network([1, 2], 0, dtype="float64")
-    monkeypatch.setattr(net, "update_mini_batch", lambda Xb, Yb, eta: seen.extend(Xb[:, 0]) or 0.0)
+    monkeypatch.setattr(net, "update_mini_batch", lambda Xb, Yb, eta, *rest: seen.extend(Xb[:, 0]) or 0.0)
     list(SGD(net, (X, labels), 2, 5, 1.0, np.random.default_rng(0)))
     first, second = seen[:12], seen[12:]
     assert sorted(first) == sorted(second) == list(range(12))

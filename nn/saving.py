@@ -1,0 +1,94 @@
+"""A trained network to and from an .npz file (NumPy's zip of arrays); the only I/O in nn.
+
+The file holds plain arrays, never a pickle: `format`, `sizes`, `dtype`, `activation`,
+`cost`, `init`, then `w0`, `b0`, `w1`, `b1`, ... (weights[l] (n_out, n_in) and biases[l]
+(n_out,)). Loading reads it with allow_pickle=False and checks every array's shape and
+dtype against `sizes` and `dtype` before it builds the network, so a truncated, tampered or
+foreign file is one NetworkFileError naming the file, never a reshape traceback.
+"""
+
+import zipfile
+
+import numpy as np
+
+from nn.activations import ACTIVATIONS
+from nn.costs import COSTS
+from nn.errors import NetworkFileError
+from nn.initializers import INITIALIZERS
+from nn.network import DTYPES, Network
+
+FORMAT = "nn-sweep network 1"
+MAX_LAYER_SIZE = 10_000_000  # a tampered `sizes` must not make us allocate terabytes
+
+
+def save_network(network, file):
+    """Write one network (leading shape ()) to `file`, a path or a binary file object."""
+    if network.lead:
+        raise ValueError("save one network: take network.member(k) of a stack")
+    arrays = {"format": np.array(FORMAT), "sizes": np.array(network.sizes, dtype=np.int64),
+              "dtype": np.array(network.dtype.name)}
+    arrays.update({key: np.array(value) for key, value in network.settings.items()})
+    for l, (w, b) in enumerate(zip(network.weights, network.biases)):
+        arrays[f"w{l}"], arrays[f"b{l}"] = w, b
+    np.savez(file, **arrays)
+
+
+def load_network(file, name=None):
+    """The Network saved in `file` (a path or a binary file object); `name` names it in errors."""
+    name = name or getattr(file, "name", None) or str(file)
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if "pickle" in reason.lower() or "object arrays" in reason.lower():
+            reason = "it holds Python objects (a pickle), which are never loaded"
+        raise NetworkFileError(f"{name}: not a saved network ({reason})") from None
+    return _network(name, arrays)
+
+
+def _network(name, arrays):
+    def fail(reason):
+        raise NetworkFileError(f"{name}: {reason}")
+
+    if _text(arrays.get("format")) != FORMAT:
+        fail(f"not a saved network (format {_text(arrays.get('format'))!r}, expected {FORMAT!r})")
+    sizes = arrays.get("sizes")
+    if (sizes is None or sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) < 2
+            or sizes.min() < 1 or sizes.max() > MAX_LAYER_SIZE):
+        fail(f"sizes: expected at least two layer sizes from 1 to {MAX_LAYER_SIZE:,}")
+    sizes = [int(n) for n in sizes]
+    dtype = _choice(arrays, "dtype", DTYPES, fail)
+    settings = {key: _choice(arrays, key, registry, fail)
+                for key, registry in (("activation", ACTIVATIONS), ("cost", COSTS),
+                                      ("init", INITIALIZERS))}
+    expected = {"format", "sizes", "dtype", *settings}
+    wb = []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for key, shape in ((f"w{l}", (n_out, n_in)), (f"b{l}", (n_out,))):
+            array = arrays.get(key)
+            if array is None:
+                fail(f"{key}: missing (layer {l + 1} of sizes {sizes})")
+            if array.shape != shape or array.dtype != np.dtype(DTYPES[dtype]):
+                fail(f"{key}: expected {dtype} of shape {shape}, got {array.dtype} of shape "
+                     f"{array.shape}")
+            expected.add(key)
+        wb.append(np.column_stack([arrays[f"w{l}"], arrays[f"b{l}"]]))
+    unknown = sorted(set(arrays) - expected)
+    if unknown:
+        fail(f"unexpected arrays {', '.join(unknown)} for sizes {sizes}")
+    return Network.from_parameters(sizes, wb, **settings)
+
+
+def _text(array):
+    """The string a 0-d unicode array holds, or None."""
+    if array is None or array.shape != () or array.dtype.kind != "U":
+        return None
+    return str(array)
+
+
+def _choice(arrays, key, registry, fail):
+    value = _text(arrays.get(key))
+    if value not in registry:
+        fail(f"{key}: expected one of {', '.join(registry)}, got {value!r}")
+    return value
