@@ -187,7 +187,7 @@ BAD_CONFIGS = [
     ("trials:\n  - {layers: [784, 10]}\n  - {layers: [784, 10], eta: -1.0}\n",
      "trials[1].eta: must be a number > 0, got -1.0"),
     ("trials:\n  - {layers: [784, 10], mini_batch_size: 0}\n",
-     "trials[0].mini_batch_size: must be a positive integer, got 0"),
+     "trials[0].mini_batch_size: must be a positive integer or 'full', got 0"),
     ("trials:\n  - {layers: [785, 30, 10]}\n",
      "trials[0].layers: first layer must be 784 (the inputs of mnist), got 785"),
     ("trials:\n  - {layers: [784, 30, 9]}\n",

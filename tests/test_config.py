@@ -123,7 +123,8 @@ def test_seed_may_be_swept_by_the_grid_when_seeds_is_absent(write):
 
 def test_trial_keys_and_builtin_defaults():
     assert TRIAL_KEYS == ("layers", "epochs", "mini_batch_size", "eta", "seed", "comment",
-                          "train_size", "dtype", "activation", "cost")
+                          "train_size", "dtype", "activation", "cost", "init", "lmbda",
+                          "momentum", "early_stopping", "eta_schedule", "reference", "source")
     assert "layers" not in BUILTIN_DEFAULTS and BUILTIN_DEFAULTS["eta"] == 3.0
 
 
@@ -141,13 +142,15 @@ def test_run_id_is_pinned():
     assert small_eta.run_id.startswith("784-10_e30_b10_eta0.001_s2_")
 
 
-def test_run_id_ignores_the_comment_but_not_any_other_field():
+def test_run_id_ignores_the_labels_but_not_any_other_field():
     base = TrialConfig(layers=(784, 30, 10))
-    assert dataclasses.replace(base, comment="edited").run_id == base.run_id
+    labels = {"comment": "edited", "reference": 0.95, "source": "the book"}
+    assert dataclasses.replace(base, **labels).run_id == base.run_id
     other_values = {"layers": (784, 20, 10), "epochs": 31, "mini_batch_size": 11, "eta": 3.5,
                     "seed": 1, "train_size": 100, "dataset": "fashion-mnist", "dtype": "float64",
-                    "activation": "other", "cost": "other"}
-    assert set(other_values) | {"comment"} == {f.name for f in dataclasses.fields(TrialConfig)}
+                    "activation": "other", "cost": "other", "init": "scaled", "lmbda": 5.0,
+                    "momentum": 0.9, "early_stopping": 10, "eta_schedule": "halve"}
+    assert set(other_values) | set(labels) == {f.name for f in dataclasses.fields(TrialConfig)}
     ids = {dataclasses.replace(base, **{key: value}).run_id for key, value in other_values.items()}
     assert len(ids) == len(other_values) and base.run_id not in ids
 
@@ -225,8 +228,8 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["eta=1", "eta=2"], "overrides: eta: given more than once"),
     (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': unclosed '['"),
     (["qqq=1"], "overrides: qqq: unknown key, expected one of layers, epochs, mini_batch_size, "
-                "eta, seed, comment, train_size, dtype, activation, cost, name, dataset, "
-                "data_dir, seeds"),
+                "eta, seed, comment, train_size, dtype, activation, cost, init, lmbda, momentum, "
+                "early_stopping, eta_schedule, reference, source, name, dataset, data_dir, seeds"),
 ])
 def test_override_errors(write, overrides, message):
     assert error_of(write(f"defaults: {{{LAYERS}}}\n"), overrides) == message
@@ -265,11 +268,14 @@ def defaults_with(entries):
      "trials[0].dataset: dataset is a top-level key, it cannot be set here"),
     (defaults_with("zzz: 1"),
      "defaults.zzz: unknown key, expected one of layers, epochs, mini_batch_size, eta, seed, "
-     "comment, train_size, dtype, activation, cost"),
+     "comment, train_size, dtype, activation, cost, init, lmbda, momentum, early_stopping, "
+     "eta_schedule, reference, source"),
     (defaults_with("epochs: ten"), "defaults.epochs: must be a positive integer, got 'ten'"),
     (defaults_with("epochs: true"), "defaults.epochs: must be a positive integer, got True"),
     (defaults_with("mini_batch_size: 0"),
-     "defaults.mini_batch_size: must be a positive integer, got 0"),
+     "defaults.mini_batch_size: must be a positive integer or 'full', got 0"),
+    (defaults_with("mini_batch_size: ful"),
+     "defaults.mini_batch_size: must be a positive integer or 'full', got 'ful'"),
     (defaults_with("seed: -1"), "defaults.seed: must be an integer >= 0, got -1"),
     (defaults_with("comment: 3"), "defaults.comment: must be a string, got 3"),
     (defaults_with("train_size: 50001"),
@@ -279,8 +285,26 @@ def defaults_with(entries):
      "defaults.dtype: unknown dtype 'float16' (did you mean 'float64'?)"),
     (defaults_with("dtype: 32"),
      "defaults.dtype: must be one of 'float32', 'float64', got 32"),
-    (defaults_with("activation: relu"),
-     "defaults.activation: unknown activation 'relu', expected one of 'sigmoid'"),
+    (defaults_with("activation: softplus"),
+     "defaults.activation: unknown activation 'softplus', expected one of 'sigmoid', 'tanh', "
+     "'relu'"),
+    (defaults_with("cost: cross-entropy"),
+     "defaults.cost: unknown cost 'cross-entropy' (did you mean 'cross_entropy'?)"),
+    (defaults_with("init: xavier"),
+     "defaults.init: unknown init 'xavier', expected one of 'normal', 'scaled', 'he'"),
+    (defaults_with("lmbda: -0.1"), "defaults.lmbda: must be a number >= 0, got -0.1"),
+    (defaults_with("lmbda: .inf"), "defaults.lmbda: must be a number >= 0, got inf"),
+    (defaults_with("momentum: 1.0"), "defaults.momentum: must be a number >= 0 and < 1, got 1.0"),
+    (defaults_with("momentum: -0.1"),
+     "defaults.momentum: must be a number >= 0 and < 1, got -0.1"),
+    (defaults_with("early_stopping: -1"),
+     "defaults.early_stopping: must be a number of epochs >= 1, or 0 or null for none, got -1"),
+    (defaults_with("eta_schedule: half"),
+     "defaults.eta_schedule: unknown eta schedule 'half' (did you mean 'halve'?)"),
+    (defaults_with("reference: 95.07"),
+     "defaults.reference: must be an accuracy as a fraction in (0, 1], e.g. 0.9507, got 95.07 "
+     "(for 95.07% write 0.9507)"),
+    (defaults_with("source: 3"), "defaults.source: must be a string, got 3"),
     (defaults_with("cost: quadratik"),
      "defaults.cost: unknown cost 'quadratik' (did you mean 'quadratic'?)"),
     (D + "\ngrid: {eta: 3.0}", "grid.eta: must be a non-empty list of values, got 3.0"),

@@ -228,7 +228,7 @@ def runs_text(rows=RUNS):
      "{runs}: line 5: accuracy: empty for a finished trial"),
     (runs_text().replace(",3.0,0,", ",,0,", 1), "{runs}: line 2: eta: empty, expected a value"),
     (runs_text().replace("a1,", "a0,"), "{runs}: line 3: run_id: 'a0' is also on line 2"),
-    (runs_text().replace("\nb0,", "\nb0\nb0,"), "{runs}: line 5: expected 21 fields, got 1"),
+    (runs_text().replace("\nb0,", "\nb0\nb0,"), f"{{runs}}: line 5: expected {len(RUN_COLUMNS)} fields, got 1"),
 ])
 def test_malformed_runs_csv(sweep, runs, message):
     (sweep / RUNS_FILE).write_text(runs)

@@ -78,10 +78,12 @@ def test_run_summary_of_a_finished_trial():
     assert summary == {
         "run_id": TRIAL.run_id, "layers": "784-30-10", "epochs": 4, "mini_batch_size": 10,
         "eta": 0.5, "seed": 7, "dataset": "mnist", "train_size": 1000, "dtype": "float32",
-        "activation": "sigmoid", "cost_function": "cross_entropy", "status": "finished",
-        "accuracy": 0.7, "best_accuracy": 0.8, "best_epoch": 2, "validation_accuracy": 0.7 - 0.01,
+        "activation": "sigmoid", "cost_function": "cross_entropy", "init": "normal",
+        "lmbda": 0.0, "momentum": 0.0, "early_stopping": 0, "eta_schedule": "none",
+        "status": "finished", "accuracy": 0.7, "best_accuracy": 0.8, "best_epoch": 2,
+        "validation_accuracy": 0.7 - 0.01, "epochs_run": 4, "stopped": "",
         "train_seconds": 6.0, "seconds_per_epoch": 1.5, "comment": "a comment",
-        "started_at": "2024-01-01T00:00:00+00:00", "error": "",
+        "reference": None, "source": "", "started_at": "2024-01-01T00:00:00+00:00", "error": "",
     }
 
 
@@ -107,12 +109,13 @@ def test_run_summary_of_a_trial_that_failed_before_any_epoch():
 
 
 def test_metric_rows_one_per_epoch():
-    records = [EpochRecord(1, 0.25, 0.5, 0.55, 1.234567), EpochRecord(2, 0.125, 0.75, None, 2.0)]
+    records = [EpochRecord(1, 0.25, 0.5, 0.55, 1.234567, 3.0),
+               EpochRecord(2, 0.125, 0.75, None, 2.0, 1.5)]
     assert metric_rows(result_of(TRIAL, records=records)) == [
         {"run_id": TRIAL.run_id, "epoch": 1, "cost": 0.25, "accuracy": 0.5,
-         "validation_accuracy": 0.55, "seconds": 1.2346},
+         "validation_accuracy": 0.55, "seconds": 1.2346, "eta": 3.0},
         {"run_id": TRIAL.run_id, "epoch": 2, "cost": 0.125, "accuracy": 0.75,
-         "validation_accuracy": None, "seconds": 2.0},
+         "validation_accuracy": None, "seconds": 2.0, "eta": 1.5},
     ]
     assert metric_rows(result_of(TRIAL, "failed")) == []
 

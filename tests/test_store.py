@@ -10,7 +10,13 @@ import pytest
 import experiments.store.csv_files as csv_files
 from experiments import files
 from experiments.errors import ResultsError
-from experiments.store.columns import METRIC_COLUMNS, RUN_COLUMNS, STATUSES
+from experiments.store.columns import (
+    ADDED_METRIC_COLUMNS,
+    ADDED_RUN_COLUMNS,
+    METRIC_COLUMNS,
+    RUN_COLUMNS,
+    STATUSES,
+)
 from experiments.store.csv_files import read_csv_rows, write_atomically
 from experiments.store.store import ResultsStore
 
@@ -22,7 +28,9 @@ def run_row(run_id, accuracy=0.5, status="finished", **fields):
                dataset="mnist", dtype="float32", activation="sigmoid",
                cost_function="quadratic", status=status, accuracy=accuracy,
                best_accuracy=accuracy, best_epoch=2, validation_accuracy=accuracy,
-               train_seconds=2.0, seconds_per_epoch=1.0, comment="", started_at="t", error="")
+               train_seconds=2.0, seconds_per_epoch=1.0, comment="", started_at="t", error="",
+               init="normal", lmbda=0.0, momentum=0.0, early_stopping=0, eta_schedule="none",
+               epochs_run=2, stopped="", source="")
     row.update(fields)
     return row
 
@@ -30,7 +38,8 @@ def run_row(run_id, accuracy=0.5, status="finished", **fields):
 def metrics(run_id, accuracy=0.5, epochs=2):
     """metrics.csv rows of `run_id`, one per epoch, every accuracy = `accuracy`."""
     return [{"run_id": run_id, "epoch": epoch, "cost": 0.25, "accuracy": accuracy,
-             "validation_accuracy": accuracy, "seconds": 1.0} for epoch in range(1, epochs + 1)]
+             "validation_accuracy": accuracy, "seconds": 1.0, "eta": 3.0}
+            for epoch in range(1, epochs + 1)]
 
 
 def record(store, run_id, accuracy=0.5, epochs=2):
@@ -51,7 +60,8 @@ def test_columns_and_statuses():
     assert RUN_COLUMNS[0] == METRIC_COLUMNS[0] == "run_id"
     assert len(set(RUN_COLUMNS)) == len(RUN_COLUMNS)
     assert {"status", "accuracy", "best_accuracy", "best_epoch", "cost_function"} <= set(RUN_COLUMNS)
-    assert METRIC_COLUMNS == ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+    assert METRIC_COLUMNS == ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds",
+                              "eta")
     assert STATUSES == ("finished", "diverged", "failed")
 
 
@@ -94,7 +104,7 @@ def test_record_writes_config_run_json_and_both_csv_files(tmp_path):
     assert all(isinstance(value, str) for value in runs["a"].values())
     assert (tmp_path / "runs.csv").read_text().splitlines()[0] == ",".join(RUN_COLUMNS)
     assert (tmp_path / "metrics.csv").read_text().splitlines() == [
-        ",".join(METRIC_COLUMNS), "a,1,0.25,0.9,0.9,1.0", "a,2,0.25,0.9,0.9,1.0"]
+        ",".join(METRIC_COLUMNS), "a,1,0.25,0.9,0.9,1.0,3.0", "a,2,0.25,0.9,0.9,1.0,3.0"]
 
 
 def test_rerecording_replaces_the_metrics_rows_never_duplicates_them(tmp_path):
@@ -125,7 +135,7 @@ def test_leftover_metrics_rows_are_dropped_at_the_next_record(tmp_path):
     with ResultsStore(tmp_path) as store:
         record(store, "a")
         with open(tmp_path / "metrics.csv", "a") as handle:  # a kill between metrics and runs
-            handle.write("ghost,1,0.1,0.2,0.3,1.0\n")
+            handle.write("ghost,1,0.1,0.2,0.3,1.0,3.0\n")
         assert len(read_csv_rows(store.metrics_path, METRIC_COLUMNS)) == 3
         record(store, "b")
     assert column(tmp_path / "metrics.csv", "run_id") == ["a", "a", "b", "b"]
@@ -222,26 +232,26 @@ def test_read_csv_rows_names_the_missing_columns(tmp_path):
 
 def test_read_csv_rows_names_the_line_with_the_wrong_number_of_fields(tmp_path):
     path = tmp_path / "metrics.csv"
-    path.write_text(",".join(METRIC_COLUMNS) + "\na,1,0.1,0.9,0.9,1.0\na,2,0.1,0.9,1.0\n")
+    path.write_text(",".join(METRIC_COLUMNS) + "\na,1,0.1,0.9,0.9,1.0,3.0\na,2,0.1,0.9,1.0,3.0\n")
     with pytest.raises(ResultsError) as caught:
         read_csv_rows(path, METRIC_COLUMNS)
-    assert str(caught.value) == f"{path}: line 3: expected 6 fields, got 5"
-    path.write_text(",".join(METRIC_COLUMNS) + "\na,1,0.1,0.9,0.9,1.0,extra\n")
+    assert str(caught.value) == f"{path}: line 3: expected 7 fields, got 6"
+    path.write_text(",".join(METRIC_COLUMNS) + "\na,1,0.1,0.9,0.9,1.0,3.0,extra\n")
     with pytest.raises(ResultsError) as caught:
         read_csv_rows(path, METRIC_COLUMNS)
-    assert str(caught.value) == f"{path}: line 2: expected 6 fields, got 7"
+    assert str(caught.value) == f"{path}: line 2: expected 7 fields, got 8"
 
 
 def test_floats_round_trip_and_numpy_floats_are_written_plain(tmp_path):
     with ResultsStore(tmp_path) as store:
         store.record(run_row("a", np.float64(0.95), eta=0.1, train_seconds=0.1 + 0.2),
                      [{"run_id": "a", "epoch": 1, "cost": np.float64(1 / 3), "accuracy": np.float64(0.95),
-                       "validation_accuracy": None, "seconds": 0.1}], "", {})
+                       "validation_accuracy": None, "seconds": 0.1, "eta": 0.1}], "", {})
         row = store.runs()["a"]
     assert row["accuracy"] == "0.95" and row["eta"] == "0.1"
     assert float(row["eta"]) == 0.1 and float(row["train_seconds"]) == 0.1 + 0.2
     assert "np.float64" not in (tmp_path / "runs.csv").read_text()
-    assert (tmp_path / "metrics.csv").read_text().splitlines()[1] == f"a,1,{1 / 3!r},0.95,,0.1"
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[1] == f"a,1,{1 / 3!r},0.95,,0.1,0.1"
 
 
 def test_write_atomically_is_the_one_in_files():
@@ -265,3 +275,23 @@ def test_write_atomically_that_fails_keeps_the_old_content_and_no_temporary_file
         write_atomically(path, 12345)  # neither str nor bytes: fails while writing the temporary
     assert path.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_files_written_before_a_column_was_added_are_read_and_upgraded(tmp_path):
+    """runs.csv and metrics.csv of an earlier release lack the columns added since: their
+    rows read as the defaults those columns had, and the next record rewrites the files
+    with the current header, keeping every earlier row."""
+    old_runs = [column for column in RUN_COLUMNS if column not in ADDED_RUN_COLUMNS]
+    old_metrics = [column for column in METRIC_COLUMNS if column not in ADDED_METRIC_COLUMNS]
+    row = run_row("old")
+    (tmp_path / "runs.csv").write_text(
+        ",".join(old_runs) + "\n" + ",".join(str(row[c] or "") for c in old_runs) + "\n")
+    (tmp_path / "metrics.csv").write_text(",".join(old_metrics) + "\nold,1,0.25,0.5,0.5,1.0\n")
+    with ResultsStore(tmp_path, order=["old", "new"]) as store:
+        assert store.runs()["old"]["init"] == "normal" and store.runs()["old"]["lmbda"] == "0.0"
+        record(store, "new")
+    assert (tmp_path / "runs.csv").read_text().splitlines()[0] == ",".join(RUN_COLUMNS)
+    assert column(tmp_path / "runs.csv", "run_id") == ["old", "new"]
+    assert column(tmp_path / "runs.csv", "momentum") == ["0.0", "0.0"]
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[:2] == [
+        ",".join(METRIC_COLUMNS), "old,1,0.25,0.5,0.5,1.0,"]

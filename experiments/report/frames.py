@@ -19,14 +19,18 @@ from experiments.store.columns import (
     RUN_COLUMNS,
     RUNS_FILE,
     STATUSES,
+    added_columns,
 )
-from experiments.store.csv_files import check_field_count, read_csv_records
+from experiments.store.csv_files import check_field_count, read_csv_records, row_of
 
 # How cells are read, by column name (runs.csv and metrics.csv share "accuracy"); columns
 # named nowhere here are text, so a config column added to RUN_COLUMNS needs no change here.
-_INTEGERS = {"epochs", "mini_batch_size", "seed", "train_size", "best_epoch", "epoch"}
-_FRACTIONS = {"accuracy", "best_accuracy", "validation_accuracy"}
-_NUMBERS = _INTEGERS | _FRACTIONS | {"eta", "train_seconds", "seconds_per_epoch", "cost", "seconds"}
+_INTEGERS = {"epochs", "mini_batch_size", "seed", "train_size", "best_epoch", "epoch",
+             "early_stopping", "epochs_run"}
+_FRACTIONS = {"accuracy", "best_accuracy", "validation_accuracy", "reference"}
+_NUMBERS = _INTEGERS | _FRACTIONS | {"eta", "train_seconds", "seconds_per_epoch", "cost", "seconds",
+                                     "lmbda", "momentum"}
+_WORDS = {"mini_batch_size": "full"}  # a number column that may also hold this word
 _REQUIRED = {"run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "status", "epoch"}
 _LAYERS = re.compile(r"\d+(-\d+)+")
 
@@ -82,20 +86,22 @@ def _read_rows(path, columns):
     if records and len(records[-1][1]) < len(header):
         skipped = (f"{path}: line {records[-1][0]}: incomplete last line skipped",)
         records = records[:-1]
+    required = _REQUIRED - set(added_columns(columns))  # metrics' eta may be empty, runs' not
     rows = []
     for line, fields in records:
         check_field_count(path, header, line, fields)
-        row = dict(zip(header, fields))
-        rows.append((line, {column: _cell(path, line, column, row[column]) for column in columns}))
+        row = row_of(header, fields, columns)
+        rows.append((line, {column: _cell(path, line, column, row[column], required)
+                            for column in columns}))
     return rows, skipped
 
 
-def _cell(path, line, column, text):
+def _cell(path, line, column, text, required):
     """A cell as int, float, None (empty) or str, by its column."""
     where = f"{path}: line {line}: {column}"
-    if column in _REQUIRED and not text.strip():
+    if column in required and not text.strip():
         raise ResultsError(f"{where}: empty, expected a value")
-    if column not in _NUMBERS:
+    if column not in _NUMBERS or text == _WORDS.get(column):
         return text
     if not text.strip():
         return None
@@ -133,7 +139,9 @@ def _check_runs(path, rows):
 def _frame(rows, columns):
     frame = pd.DataFrame(rows, columns=list(columns))
     for column in columns:
-        if column in _INTEGERS:
+        if column in _WORDS and (frame[column] == _WORDS[column]).any():
+            frame[column] = frame[column].astype(object)  # numbers and the word, side by side
+        elif column in _INTEGERS:
             frame[column] = frame[column].astype("Int64")  # an empty train_size stays missing
         elif column in _NUMBERS:
             frame[column] = frame[column].astype("float64")

@@ -120,6 +120,8 @@ def sort_table(table, keys: str) -> pd.DataFrame:
 def _sort_key(column):
     if column.name == "layers":  # "784-100-10" after "784-30-10", as numbers
         return column.map(lambda layers: tuple(int(size) for size in layers.split("-")))
+    if column.name == "mini_batch_size" and column.dtype == object:  # "full" after any number
+        return column.map(lambda size: math.inf if size == "full" else size)
     return column
 
 

@@ -5,12 +5,27 @@ METRICS_FILE = "metrics.csv"
 
 RUN_COLUMNS = (
     "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
-    "dtype", "activation", "cost_function", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
-    "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
+    "dtype", "activation", "cost_function", "init", "lmbda", "momentum", "early_stopping",
+    "eta_schedule", "status", "accuracy", "best_accuracy", "best_epoch", "validation_accuracy",
+    "epochs_run", "stopped", "train_seconds", "seconds_per_epoch", "comment", "reference",
+    "source", "started_at", "error",
 )
-METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds", "eta")
 # runs.csv's cost_function is the config key `cost` (e.g. quadratic), named apart from
 # metrics.csv's cost, the value of that function on the training data.
+
+# Columns added after the first release, and the value a file written before them means:
+# such files are read as if they had the column, and rewritten with it when next recorded to.
+ADDED_RUN_COLUMNS = {
+    "init": "normal", "lmbda": "0.0", "momentum": "0.0", "early_stopping": "0",
+    "eta_schedule": "none", "epochs_run": "", "stopped": "", "reference": "", "source": "",
+}
+ADDED_METRIC_COLUMNS = {"eta": ""}
+
+
+def added_columns(columns):
+    """The columns of `columns` (RUN_COLUMNS or METRIC_COLUMNS) added after the first release."""
+    return {RUN_COLUMNS: ADDED_RUN_COLUMNS, METRIC_COLUMNS: ADDED_METRIC_COLUMNS}.get(columns, {})
 
 # status of a recorded trial
 FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"
@@ -19,6 +34,6 @@ STATUSES = (FINISHED, DIVERGED, FAILED)
 # What a trial did rather than what it was; every other runs.csv column is configuration,
 # by which the report tells trials apart and merges their seeds.
 OUTCOME_COLUMNS = ("run_id", "seed", "started_at", "status", "accuracy", "best_accuracy",
-                   "best_epoch", "validation_accuracy", "train_seconds", "seconds_per_epoch",
-                   "error")
+                   "best_epoch", "validation_accuracy", "epochs_run", "stopped", "train_seconds",
+                   "seconds_per_epoch", "error", "reference", "source")
 CONFIG_COLUMNS = tuple(column for column in RUN_COLUMNS if column not in OUTCOME_COLUMNS)

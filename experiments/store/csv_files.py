@@ -8,6 +8,7 @@ import io
 
 from experiments.errors import ResultsError
 from experiments.files import write_atomically
+from experiments.store.columns import added_columns
 
 
 def read_csv_records(path, columns):
@@ -15,8 +16,9 @@ def read_csv_records(path, columns):
 
     Raises FileNotFoundError when there is no file (each reader decides what that means),
     ResultsError naming the file, and the line where there is one, when it cannot be read,
-    is empty or its header lacks one of `columns`. The number of fields of a record is not
-    checked: the report forgives a short last line, the store does not.
+    is empty or its header lacks one of `columns` (but those added after the first release:
+    see row_of). The number of fields of a record is not checked: the report forgives a
+    short last line, the store does not.
     """
     try:
         with open(path, newline="", encoding="utf-8") as handle:
@@ -32,7 +34,8 @@ def read_csv_records(path, columns):
     if not records:
         raise ResultsError(f"{path}: empty file, expected a header line")
     (_, header), records = records[0], records[1:]
-    missing = [column for column in columns if column not in header]
+    missing = [column for column in columns
+               if column not in header and column not in added_columns(columns)]
     if missing:
         raise ResultsError(f"{path}: missing columns {', '.join(missing)}")
     return header, records
@@ -57,7 +60,13 @@ def read_csv_rows(path, columns):
         return []
     for line, fields in records:
         check_field_count(path, header, line, fields)
-    return [dict(zip(header, fields)) for _, fields in records]
+    return [row_of(header, fields, columns) for _, fields in records]
+
+
+def row_of(header, fields, columns):
+    """A record as a dict of strings; a column of `columns` added since the file was written
+    gets the value that its absence meant (columns.added_columns)."""
+    return {**added_columns(columns), **dict(zip(header, fields))}
 
 
 def write_text(path, text):

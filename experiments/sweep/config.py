@@ -12,7 +12,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
 import yaml
 
@@ -28,19 +28,27 @@ _READ_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "is a dire
 
 @dataclass(frozen=True)
 class TrialConfig:
-    """One training run: everything that decides its result, plus a comment that does not."""
+    """One training run: everything that decides its result, plus labels that do not
+    (comment, and a published figure to compare with: reference, source)."""
 
     layers: tuple  # of ints, Nielsen's `sizes`: (784, 30, 10)
     epochs: int = 30
-    mini_batch_size: int = 10
+    mini_batch_size: Union[int, str] = 10  # or "full": one step per epoch on all of it
     eta: float = 3.0
     seed: int = 0
     comment: str = ""
     train_size: Optional[int] = None  # None: all 50,000 training images
     dataset: str = "mnist"
     dtype: str = "float32"
-    activation: str = "sigmoid"
-    cost: str = "quadratic"
+    activation: str = "sigmoid"  # of the hidden layers: sigmoid, tanh, relu
+    cost: str = "quadratic"  # quadratic, cross_entropy, log_likelihood
+    init: str = "normal"  # normal (N(0, 1)), scaled (N(0, 1/n_in)), he (N(0, 2/n_in))
+    lmbda: float = 0.0  # L2 regularization, as network2.py's lmbda
+    momentum: float = 0.0  # mu in [0, 1); 0 is plain SGD
+    early_stopping: int = 0  # stop after N epochs without a better validation accuracy; 0: never
+    eta_schedule: str = "none"  # or "halve" (halve eta on no improvement, stop at eta/128)
+    reference: Optional[float] = None  # a published accuracy (a fraction) to compare with
+    source: str = ""  # where `reference` comes from
 
     @property
     def layers_label(self) -> str:
@@ -48,16 +56,17 @@ class TrialConfig:
 
     @property
     def run_id(self) -> str:
-        """A label and a hash of every field but the comment: 784-30-10_e30_b10_eta3_s0_1a2b3c4d.
+        """A label and a hash of every field but the labels: 784-30-10_e30_b10_eta3_s0_1a2b3c4d.
 
         sha256 of canonical JSON, not hash(): the id names result folders, so it must be the
-        same in every process and on every machine. The comment is left out so that editing
-        it does not make a finished trial run again; a key added after the first release is
+        same in every process and on every machine. The labels (comment, reference, source)
+        are left out so that editing them does not make a finished trial run again (a rerun
+        updates them in runs.csv instead); a key added after the first release is
         hashed only when it differs from its default, so that adding one (momentum, say)
         keeps the ids, and the recorded results, of every earlier trial.
         """
         defaults = {field.name: field.default for field in dataclasses.fields(self)}
-        identity = {key: value for key, value in self.as_dict().items() if key != "comment"
+        identity = {key: value for key, value in self.as_dict().items() if key not in LABELS
                     and (key in _HASHED_ALWAYS or value != defaults[key])}
         canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
@@ -83,6 +92,8 @@ class Sweep:
 
 
 # dataset is the sweep's, set at the top level; every other field is a trial key
+# What names or annotates a trial without changing what it trains: not in its run id.
+LABELS = ("comment", "reference", "source")
 # The keys of the first release, hashed whatever their value (see TrialConfig.run_id).
 _HASHED_ALWAYS = ("layers", "epochs", "mini_batch_size", "eta", "seed", "train_size",
                   "dataset", "dtype", "activation", "cost")

@@ -23,7 +23,7 @@ import numpy as np
 import yaml
 from threadpoolctl import threadpool_limits
 
-from experiments.data.datasets import load_dataset
+from experiments.data.datasets import TRAINING_IMAGES, load_dataset
 from experiments.errors import NNSweepError
 from experiments.store.columns import DIVERGED, FAILED, FINISHED
 from nn import SGD, DivergedError, Network
@@ -77,10 +77,12 @@ def run_trial(trial, data_dir=None, progress=None):
         X, labels = dataset.training
         training = (X[:trial.train_size], labels[:trial.train_size])  # views, not copies
         rng = np.random.default_rng(trial.seed)
-        network = Network(trial.layers, rng, dtype=trial.dtype,
-                          activation=trial.activation, cost=trial.cost)
-        for record in SGD(network, training, trial.epochs, trial.mini_batch_size, trial.eta,
-                          rng, test_data=dataset.test, validation_data=dataset.validation):
+        network = Network(trial.layers, rng, dtype=trial.dtype, activation=trial.activation,
+                          cost=trial.cost, init=trial.init)
+        for record in SGD(network, training, trial.epochs, mini_batch_size(trial), trial.eta,
+                          rng, test_data=dataset.test, validation_data=dataset.validation,
+                          lmbda=trial.lmbda, momentum=trial.momentum,
+                          early_stopping=trial.early_stopping, eta_schedule=trial.eta_schedule):
             records.append(record)
             if progress is not None:
                 progress.put(EpochEvent(trial.run_id, record))
@@ -90,6 +92,13 @@ def run_trial(trial, data_dir=None, progress=None):
         status, error = FAILED, f"{type(exc).__name__}: {exc}"
     return TrialResult(trial, status, tuple(records), error, started_at,
                        time.perf_counter() - start, peak_rss_mb())
+
+
+def mini_batch_size(trial):
+    """The trial's mini-batch size as a number: "full" is the whole training set."""
+    if trial.mini_batch_size == "full":
+        return trial.train_size or TRAINING_IMAGES
+    return trial.mini_batch_size
 
 
 def peak_rss_mb():
@@ -180,8 +189,8 @@ def estimated_cost(trial):
     Steps cost ~25 us of NumPy calls each plus ~0.14 ns per parameter per example, as
     measured with sweep-bench on [784, 30, 10] and [784, 100, 10] (only the order matters).
     """
-    examples = trial.epochs * (trial.train_size or 50_000)
-    return examples * (25e-6 / trial.mini_batch_size + 0.14e-9 * parameter_count(trial.layers))
+    examples = trial.epochs * (trial.train_size or TRAINING_IMAGES)
+    return examples * (25e-6 / mini_batch_size(trial) + 0.14e-9 * parameter_count(trial.layers))
 
 
 def run_summary(result):
@@ -194,22 +203,26 @@ def run_summary(result):
         "run_id": trial.run_id, "layers": trial.layers_label, "epochs": trial.epochs,
         "mini_batch_size": trial.mini_batch_size, "eta": trial.eta, "seed": trial.seed,
         "dataset": trial.dataset, "train_size": trial.train_size, "dtype": trial.dtype,
-        "activation": trial.activation, "cost_function": trial.cost,
+        "activation": trial.activation, "cost_function": trial.cost, "init": trial.init,
+        "lmbda": trial.lmbda, "momentum": trial.momentum,
+        "early_stopping": trial.early_stopping, "eta_schedule": trial.eta_schedule,
         "status": result.status,
         "accuracy": records[-1].accuracy if result.status == FINISHED else None,
         "best_accuracy": accuracies[best] if records else None,
         "best_epoch": records[best].epoch if records else None,
         "validation_accuracy": records[-1].validation_accuracy if records else None,
+        "epochs_run": len(records), "stopped": records[-1].stopped if records else "",
         "train_seconds": round(train_seconds, 4),
         "seconds_per_epoch": round(train_seconds / len(records), 4) if records else None,
-        "comment": trial.comment, "started_at": result.started_at, "error": result.error,
+        "comment": trial.comment, "reference": trial.reference, "source": trial.source,
+        "started_at": result.started_at, "error": result.error,
     }
 
 
 def metric_rows(result):
     return [{"run_id": result.trial.run_id, "epoch": r.epoch, "cost": r.cost,
              "accuracy": r.accuracy, "validation_accuracy": r.validation_accuracy,
-             "seconds": round(r.seconds, 4)} for r in result.records]
+             "seconds": round(r.seconds, 4), "eta": r.eta} for r in result.records]
 
 
 def run_info(result, git_commit):

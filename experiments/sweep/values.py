@@ -12,7 +12,9 @@ from experiments.errors import ConfigError
 from experiments.sweep.overrides import did_you_mean
 from nn.activations import ACTIVATIONS
 from nn.costs import COSTS
+from nn.initializers import INITIALIZERS
 from nn.network import DTYPES
+from nn.training import SCHEDULES
 
 INPUTS = 784  # pixels per image, the width of every network's first layer
 
@@ -20,13 +22,15 @@ INPUTS = 784  # pixels per image, the width of every network's first layer
 def trial_value(key, value, where, dataset):
     if key == "layers":
         return layers(value, where, dataset)
-    if key in ("epochs", "mini_batch_size"):
+    if key == "epochs":
         return positive_int(value, where)
+    if key == "mini_batch_size":
+        return "full" if value == "full" else positive_int(value, where, " or 'full'")
     if key == "eta":
         return eta(value, where)
     if key == "seed":
         return seed(value, where)
-    if key == "comment":
+    if key in ("comment", "source"):
         if not isinstance(value, str):
             raise ConfigError(f"{where}: must be a string, got {show(value)}")
         return value
@@ -36,8 +40,43 @@ def trial_value(key, value, where, dataset):
             return None if value == TRAINING_IMAGES else value
         raise ConfigError(f"{where}: must be a positive integer <= {TRAINING_IMAGES}, "
                           f"or null for all of them, got {show(value)}")
-    choices = {"dtype": tuple(DTYPES), "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS)}[key]
-    return choice(value, choices, key, where)
+    if key in NUMBER_RANGES:
+        return number_in_range(value, where, *NUMBER_RANGES[key])
+    if key == "early_stopping":
+        if value is None or (is_int(value) and value >= 0):
+            return value or 0
+        raise ConfigError(f"{where}: must be a number of epochs >= 1, or 0 or null for none, "
+                          f"got {show(value)}")
+    if key == "reference":
+        return reference(value, where)
+    choices = {"dtype": tuple(DTYPES), "activation": tuple(ACTIVATIONS), "cost": tuple(COSTS),
+               "init": tuple(INITIALIZERS), "eta_schedule": SCHEDULES}[key]
+    return choice(value, choices, key.replace("_", " "), where)
+
+
+# key -> the range [low, high) of its values, and how messages say it
+NUMBER_RANGES = {"lmbda": (0.0, math.inf, "a number >= 0"),
+                 "momentum": (0.0, 1.0, "a number >= 0 and < 1")}
+
+
+def number_in_range(value, where, low, high, expected):
+    """A float in [low, high), as a float whatever the YAML wrote (0 is 0.0: one run id)."""
+    number = _float(value)
+    if number is not None and low <= number < high:
+        return number
+    raise ConfigError(f"{where}: must be {expected}, got {show(value)}{_yaml_hint(value)}")
+
+
+def reference(value, where):
+    """A published accuracy as a fraction in (0, 1], or None."""
+    if value is None:
+        return None
+    number = _float(value)
+    if number is not None and 0 < number <= 1:
+        return number
+    hint = f" (for {number:g}% write {number / 100:g})" if number and 1 < number <= 100 else ""
+    raise ConfigError(f"{where}: must be an accuracy as a fraction in (0, 1], e.g. 0.9507, "
+                      f"got {show(value)}{hint}")
 
 
 def layers(value, where, dataset):
@@ -55,10 +94,10 @@ def layers(value, where, dataset):
     return tuple(value)
 
 
-def positive_int(value, where):
+def positive_int(value, where, alternative=""):
     if is_int(value) and value > 0:
         return value
-    raise ConfigError(f"{where}: must be a positive integer, got {show(value)}")
+    raise ConfigError(f"{where}: must be a positive integer{alternative}, got {show(value)}")
 
 
 def seed(value, where):
@@ -68,18 +107,27 @@ def seed(value, where):
 
 
 def eta(value, where):
+    number = _float(value)
+    if number is not None and 0 < number < math.inf:
+        return number
+    raise ConfigError(f"{where}: must be a number > 0, got {show(value)}{_yaml_hint(value)}")
+
+
+def _float(value):
+    """A YAML number as a float (NaN included), or None for anything else."""
     if is_int(value) or isinstance(value, float):
         try:
-            number = float(value)
+            return float(value)
         except OverflowError:  # an int beyond float's range
-            number = math.inf
-        if 0 < number < math.inf:  # also rejects NaN
-            return number
-    # PyYAML reads YAML 1.1, where a float needs a dot: 1e-3 is a string, 1.0e-3 a number
-    hint = ""
+            return math.inf
+    return None
+
+
+def _yaml_hint(value):
+    """PyYAML reads YAML 1.1, where a float needs a dot: 1e-3 is a string, 1.0e-3 a number."""
     if isinstance(value, str) and re.fullmatch(r"[+-]?\d+[eE][+-]?\d+", value):
-        hint = f" (YAML reads this as text: write {re.sub('[eE]', '.0e', value)})"
-    raise ConfigError(f"{where}: must be a number > 0, got {show(value)}{hint}")
+        return f" (YAML reads this as text: write {re.sub('[eE]', '.0e', value)})"
+    return ""
 
 
 def choice(value, choices, what, where):
