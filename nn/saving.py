@@ -7,7 +7,9 @@ dtype against `sizes` and `dtype` before it builds the network, so a truncated, 
 foreign file is one NetworkFileError naming the file, never a reshape traceback.
 """
 
+import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from nn.initializers import INITIALIZERS
 from nn.network import DTYPES, Network
 
 FORMAT = "nn-sweep network 1"
+ZIP_MAGIC = b"PK\x03\x04"  # how every .npz (a zip file) begins
 MAX_LAYER_SIZE = 10_000_000  # a tampered `sizes` must not make us allocate terabytes
 
 
@@ -37,7 +40,13 @@ def load_network(file, name=None):
     """The Network saved in `file` (a path or a binary file object); `name` names it in errors."""
     name = name or getattr(file, "name", None) or str(file)
     try:
-        with np.load(file, allow_pickle=False) as archive:
+        content = file.read() if hasattr(file, "read") else Path(file).read_bytes()
+    except OSError as error:
+        raise NetworkFileError(f"{name}: not a saved network ({error.strerror or error})") from None
+    if not content.startswith(ZIP_MAGIC):  # else np.load would try it as a pickle
+        raise NetworkFileError(f"{name}: not a saved network (not an .npz archive)")
+    try:
+        with np.load(io.BytesIO(content), allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__

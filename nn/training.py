@@ -168,7 +168,8 @@ class Trainer:
         seconds = (time.perf_counter() - start) / len(members)
         with np.errstate(all="ignore"):  # a diverged member is told by `finite`, not warnings
             if isinstance(lmbda, np.ndarray) or lmbda != 0:  # the book's total_cost adds it
-                costs = costs + lmbda / (2 * self.n) * network.squared_weights()
+                squares = np.asarray(network.squared_weights(), dtype=np.float64)
+                costs = costs + lmbda / (2 * self.n) * squares
             finite = np.isfinite(costs) & network.parameters_finite()
             accuracies = _accuracies(network, self.test_data, len(members))
             validations = _accuracies(network, self.validation_data, len(members))

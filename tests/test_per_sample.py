@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from nn import SGD, Network
+from nn.activations import ACTIVATIONS
+from nn.costs import COSTS
 from nn.per_sample import SGD as per_sample_SGD
 from nn.per_sample import PerSampleNetwork
 from nn.training import one_hot
@@ -42,6 +44,26 @@ def test_one_step_gives_the_same_parameters_and_cost():
     cost, reference_cost = net.update_mini_batch(X, Y, 2.5), reference.update_mini_batch(X, Y, 2.5)
     assert cost == pytest.approx(reference_cost, rel=1e-12)
     assert_same_parameters(net, reference)
+
+
+@pytest.mark.parametrize("activation, cost, lmbda, momentum", [
+    (activation, cost, lmbda, momentum)
+    for activation in ACTIVATIONS for cost in COSTS for lmbda in (0.0, 5.0) for momentum in (0.0, 0.9)
+])
+def test_every_combination_takes_the_book_steps(activation, cost, lmbda, momentum):
+    """The float64 oracle: three steps of network2.py's update, example by example, against
+    the vectorized step, for every activation, cost, L2 and momentum."""
+    rng = np.random.default_rng(8)
+    settings = {"activation": activation, "cost": cost, "init": "scaled"}
+    net = Network([7, 5, 4, 3], 2, dtype="float64", **settings)
+    reference = PerSampleNetwork([7, 5, 4, 3], 2, **settings)
+    for step in range(3):
+        X, Y = rng.random((6, 7)), one_hot(rng.integers(0, 3, 6), 3, np.float64)
+        cost_sum = net.update_mini_batch(X, Y, 0.7, lmbda=lmbda, n=30, momentum=momentum)
+        reference_sum = reference.update_mini_batch(X, Y, 0.7, lmbda=lmbda, n=30,
+                                                    momentum=momentum)
+        assert float(cost_sum) == pytest.approx(reference_sum, rel=1e-10)
+        assert_same_parameters(net, reference)
 
 
 def test_sgd_takes_the_same_steps_on_real_mnist(mnist_slice):

@@ -97,3 +97,79 @@ def test_a_diverging_run_raises_without_numpy_warnings():
         warnings.simplefilter("error")  # a RuntimeWarning would fail the test
         with pytest.raises(DivergedError, match="diverged at epoch 1: the training cost"):
             list(SGD(net, toy_data(), 3, 5, 1e300, np.random.default_rng(0)))
+
+
+class ScriptedNetwork(Network):
+    """A network whose validation accuracy after each epoch follows a script, to test the
+    rules that watch it; training itself is real (and irrelevant)."""
+
+    def __init__(self, script):
+        super().__init__([2, 2], 0, dtype="float64")
+        self.script = list(script)
+        self.calls = 0
+
+    def evaluate(self, X, labels):
+        self.calls += 1
+        return round(self.script[(self.calls - 1) // 2] * len(X))  # test, then validation
+
+
+def scripted_run(script, **options):
+    data = toy_data(10)
+    net = ScriptedNetwork(script)
+    return list(SGD(net, data, len(script), 5, 1.0, np.random.default_rng(0), test_data=data,
+                    validation_data=data, **options))
+
+
+def test_early_stopping_stops_after_n_epochs_without_a_better_validation_accuracy():
+    records = scripted_run([0.5, 0.6, 0.6, 0.7, 0.7, 0.6, 0.6, 0.9, 0.9], early_stopping=3)
+    assert [r.epoch for r in records] == [1, 2, 3, 4, 5, 6, 7]
+    assert [r.stopped for r in records] == [""] * 6 + ["no better validation accuracy in 3 epochs"]
+
+
+def test_without_early_stopping_every_epoch_runs():
+    records = scripted_run([0.5, 0.4, 0.3, 0.2, 0.1])
+    assert len(records) == 5 and records[-1].stopped == ""
+
+
+def test_the_halve_schedule_halves_eta_and_stops_at_eta_over_128():
+    """Patience 1: every epoch without improvement halves eta; the 7th halving ends it."""
+    records = scripted_run([0.5, 0.6] + [0.6] * 10, early_stopping=1, eta_schedule="halve")
+    assert [r.eta for r in records] == [1.0, 1.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125,
+                                        0.015625]
+    assert records[-1].stopped == "eta halved 7 times, to eta/128"
+
+
+def test_the_halve_schedule_waits_ten_epochs_without_early_stopping():
+    records = scripted_run([0.5] * 13, eta_schedule="halve")
+    assert [r.eta for r in records] == [1.0] * 11 + [0.5] * 2
+
+
+def test_rules_that_watch_validation_accuracy_need_validation_data():
+    with pytest.raises(ValueError, match="validation data"):
+        list(SGD(Network([2, 2], 0), toy_data(), 2, 5, 1.0, np.random.default_rng(0),
+                 early_stopping=2))
+
+
+def test_full_batch_is_one_step_per_epoch_on_every_example_in_order(monkeypatch):
+    X = np.arange(12, dtype=np.float64).reshape(12, 1)
+    seen = []
+    net = Network([1, 2], 0, dtype="float64")
+    monkeypatch.setattr(net, "update_mini_batch",
+                        lambda Xb, Yb, eta, *rest: seen.append(list(Xb[:, 0])) or 0.0)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    list(SGD(net, (X, np.zeros(12, dtype=np.int64)), 2, 12, 1.0, rng))
+    assert seen == [list(range(12))] * 2
+    assert rng.bit_generator.state == state  # nothing drawn: no shuffle needed
+
+
+def test_the_l2_term_is_in_the_epoch_cost():
+    data = toy_data(20)
+    runs = {}
+    for lmbda in (0.0, 4.0):
+        rng = np.random.default_rng(0)
+        net = Network([2, 3, 2], rng, dtype="float64")
+        (record,) = SGD(net, data, 1, 20, 1e-12, rng, lmbda=lmbda)  # eta ~ 0: weights stay
+        runs[lmbda] = record.cost, sum(float((w ** 2).sum()) for w in net.weights)
+    (plain, _), (regularized, squares) = runs[0.0], runs[4.0]
+    assert regularized == pytest.approx(plain + 4.0 / (2 * 20) * squares, rel=1e-9)

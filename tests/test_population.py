@@ -1,0 +1,133 @@
+"""Tests of stacked training (nn.training.Trainer over a Network of leading shape (K,)):
+every member gets exactly the numbers it would get alone."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nn import SGD, DivergedError, Member, Network, Trainer
+
+SIZES = [20, 8, 6, 4]
+
+
+def problem(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, SIZES[0]))
+    labels = (X[:, :4].argmax(axis=1)).astype(np.int64)  # learnable: the brightest of 4 pixels
+    return X, labels
+
+
+def alone(seed, eta, lmbda=0.0, epochs=3, dtype="float64", batch=7, **settings):
+    """(records, network) of one network trained by itself with SGD."""
+    data, test = problem(), problem(30, seed=1)
+    momentum = settings.pop("momentum", 0.0)
+    early_stopping = settings.pop("early_stopping", 0)
+    rng = np.random.default_rng(seed)
+    net = Network(SIZES, rng, dtype=dtype, **settings)
+    try:
+        records = list(SGD(net, data, epochs, batch, eta, rng, test_data=test, validation_data=test,
+                           lmbda=lmbda, momentum=momentum, early_stopping=early_stopping))
+    except DivergedError as error:
+        return error, None
+    return records, net
+
+
+def together(specs, epochs=3, dtype="float64", batch=7, **settings):
+    """{member index: (records or DivergedError, network)} of the specs trained as one stack."""
+    data, test = problem(), problem(30, seed=1)
+    momentum = settings.pop("momentum", 0.0)
+    early_stopping = settings.pop("early_stopping", 0)
+    members, networks = [], []
+    for seed, eta, lmbda in specs:
+        rng = np.random.default_rng(seed)
+        networks.append(Network(SIZES, rng, dtype=dtype, **settings))
+        members.append(Member(rng, eta, epochs, lmbda=lmbda, momentum=momentum,
+                              early_stopping=early_stopping))
+    trainer = Trainer(Network.stack(networks), members, data, batch, test, test)
+    outcomes = {index: [] for index in range(len(specs))}
+    while trainer.active:
+        for index, outcome in trainer.run_epoch():
+            if isinstance(outcome, DivergedError):
+                outcomes[index] = outcome
+            else:
+                outcomes[index].append(outcome)
+    return {index: (outcomes[index], trainer.networks.get(index)) for index in outcomes}
+
+
+def assert_same_run(stacked, single):
+    (records, net), (records_alone, net_alone) = stacked, single
+    if isinstance(records_alone, DivergedError):
+        assert isinstance(records, DivergedError) and str(records) == str(records_alone)
+        return
+    strip = [(r.epoch, r.cost, r.accuracy, r.validation_accuracy, r.eta, r.stopped) for r in records]
+    assert strip == [(r.epoch, r.cost, r.accuracy, r.validation_accuracy, r.eta, r.stopped)
+                     for r in records_alone]
+    for w, w_alone in zip(net._wb, net_alone._wb):
+        assert w.tobytes() == w_alone.tobytes()
+
+
+SPECS = [(0, 3.0, 0.0), (1, 3.0, 0.0), (2, 0.5, 0.0), (3, 1.5, 2.0), (4, 0.7, 0.5)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("activation, cost", [("sigmoid", "quadratic"),
+                                              ("tanh", "cross_entropy"),
+                                              ("relu", "log_likelihood")])
+def test_each_member_is_bit_identical_to_training_it_alone(dtype, activation, cost):
+    settings = {"activation": activation, "cost": cost, "init": "scaled"}
+    stacked = together(SPECS, dtype=dtype, **settings)
+    for index, (seed, eta, lmbda) in enumerate(SPECS):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, **settings))
+
+
+def test_with_momentum_and_a_last_smaller_batch():
+    stacked = together(SPECS, momentum=0.9, batch=11, cost="cross_entropy")
+    for index, (seed, eta, lmbda) in enumerate(SPECS):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, momentum=0.9, batch=11,
+                                              cost="cross_entropy"))
+
+
+def test_full_batch_members_share_the_training_set():
+    stacked = together(SPECS[:3], batch=1000)
+    for index, (seed, eta, lmbda) in enumerate(SPECS[:3]):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, batch=1000))
+
+
+def test_a_member_that_diverges_leaves_and_the_others_go_on():
+    specs = [(0, 3.0, 0.0), (1, 1e300, 0.0), (2, 0.5, 0.0)]  # 1e300 is inf in float32
+    stacked = together(specs, epochs=3, dtype="float32")
+    assert isinstance(stacked[1][0], DivergedError) and stacked[1][1] is None
+    for index in (0, 2):
+        assert len(stacked[index][0]) == 3
+    for index, spec in enumerate(specs):
+        assert_same_run(stacked[index], alone(*spec, dtype="float32"))
+
+
+def test_a_member_that_stops_early_leaves_and_the_others_go_on():
+    specs = [(seed, eta, 0.0) for seed, eta in itertools.product((0, 1), (0.05, 4.0))]
+    stacked = together(specs, epochs=12, early_stopping=2)
+    lengths = [len(stacked[i][0]) for i in range(4)]
+    assert min(lengths) < 12  # someone stopped early, and so did it alone
+    for index, (seed, eta, lmbda) in enumerate(specs):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, epochs=12, early_stopping=2))
+
+
+def test_stack_member_and_select_round_trip():
+    networks = [Network(SIZES, seed, init="he") for seed in range(3)]
+    stack = Network.stack(networks)
+    assert stack.lead == (3,) and stack.weights[0].shape == (3, 8, 20)
+    for k, network in enumerate(networks):
+        assert all(np.array_equal(a, b) for a, b in zip(stack.member(k)._wb, network._wb))
+    stack.select([2, 0])
+    assert stack.lead == (2,)
+    assert np.array_equal(stack.member(0).weights[1], networks[2].weights[1])
+    with pytest.raises(ValueError, match="same sizes"):
+        Network.stack([Network(SIZES, 0), Network(SIZES, 0, cost="cross_entropy")])
+
+
+def test_a_stack_evaluates_every_member_on_shared_inputs():
+    networks = [Network(SIZES, seed) for seed in range(4)]
+    X, labels = problem(50)
+    stacked = Network.stack(networks).evaluate(X.astype(np.float32), labels)
+    assert list(stacked) == [n.evaluate(X.astype(np.float32), labels) for n in networks]
