@@ -162,6 +162,17 @@ class Network:
                           for l in range(first.num_layers - 1)]
         return cls.from_parameters(first.sizes, wb, velocities=velocities, **first.settings)
 
+    @property
+    def wb(self):
+        """The [w | b] matrices, one per layer: (lead..., n_out, n_in + 1), the live parameters."""
+        return self._wb
+
+    def copy(self):
+        """A copy of the parameters (and velocities) as a Network of its own."""
+        velocities = None if self.velocities is None else [v.copy() for v in self.velocities]
+        return Network.from_parameters(self.sizes, [wb.copy() for wb in self._wb],
+                                       velocities=velocities, **self.settings)
+
     def member(self, k):
         """A copy of member k of a stack, as a Network of its own (leading shape ())."""
         velocities = None if self.velocities is None else [v[k].copy() for v in self.velocities]

@@ -61,7 +61,7 @@ class Member:
         10), halve eta instead of stopping, and stop when it has dropped to eta/128.
     """
 
-    rng: np.random.Generator
+    rng: np.random.Generator = field(compare=False)  # generators compare by identity
     eta: float
     epochs: int
     lmbda: float = 0.0
@@ -72,7 +72,20 @@ class Member:
     current_eta: Optional[float] = None  # eta now; None: eta
     best_validation: float = -1.0
     epochs_without_improvement: int = 0
-    stopped: str = field(default="", compare=False)
+
+    def state(self):
+        """Everything needed to go on exactly from here, as builtin types (for a checkpoint)."""
+        values = {key: getattr(self, key) for key in self.__dataclass_fields__ if key != "rng"}
+        return {**values, "rng": self.rng.bit_generator.state}
+
+    @classmethod
+    def from_state(cls, state):
+        """The Member that state() described, its generator where it was."""
+        state = dict(state)
+        rng_state = state.pop("rng")
+        rng = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
+        rng.bit_generator.state = rng_state
+        return cls(rng=rng, **state)
 
     def __post_init__(self):
         if self.eta_schedule not in SCHEDULES:
@@ -87,15 +100,17 @@ class Member:
     def after_epoch(self, validation_accuracy):
         """Count the epoch and apply early stopping and the schedule; why it stops, or ""."""
         self.epoch += 1
-        if self.watches_validation:
+        if validation_accuracy is not None:
             if validation_accuracy > self.best_validation:
                 self.best_validation, self.epochs_without_improvement = validation_accuracy, 0
             else:
                 self.epochs_without_improvement += 1
+        if self.watches_validation:
             patience = self.early_stopping or HALVE_PATIENCE
             if self.epochs_without_improvement >= patience:
                 if self.eta_schedule == "none":
-                    return f"no better validation accuracy in {patience} epochs"
+                    return (f"no better validation accuracy in {patience} "
+                            f"epoch{'s' * (patience != 1)}")
                 self.current_eta /= 2
                 self.epochs_without_improvement = 0
                 if self.current_eta <= self.eta / 2 ** HALVINGS:
@@ -130,11 +145,13 @@ class Trainer:
     mini_batch_size examples) and is stepped with its own size. A mini_batch_size of n or
     more is full-batch gradient descent: one step per epoch on the whole training set, in
     its own order (a sum does not depend on the order), so nothing is shuffled or copied.
-    `networks[i]` is member i's trained network once it has left the stack.
+    `networks[i]` is member i's trained network once it has left the stack; with
+    keep_best, `best_networks[i]` is a copy of it after its best epoch by validation
+    accuracy so far (never by test accuracy: choosing on the test set would leak it).
     """
 
     def __init__(self, network, members, training_data, mini_batch_size, test_data=None,
-                 validation_data=None):
+                 validation_data=None, keep_best=False):
         self.members = list(members)
         if len(self.members) != (network.lead[0] if network.lead else 1):
             raise ValueError(f"{len(self.members)} members for a network of leading shape "
@@ -148,6 +165,8 @@ class Trainer:
         self.validation_data = _in_dtype(network, validation_data)
         if self.validation_data is None and any(m.watches_validation for m in self.members):
             raise ValueError("early stopping and eta schedules need validation data")
+        self.keep_best = keep_best
+        self.best_networks = {}
         self.active = list(range(len(self.members)))
         self.networks = {}  # member index -> its trained Network, once it has left
         done = [p for p, member in enumerate(self.members) if member.epoch >= member.epochs]
@@ -182,6 +201,9 @@ class Trainer:
                 leaving.append(position)
                 continue
             used_eta = member.current_eta
+            if self.keep_best and validations[position] is not None and \
+                    validations[position] > member.best_validation:
+                self.best_networks[index] = self._copy(position)
             stopped = member.after_epoch(validations[position])
             outcomes.append((index, EpochRecord(member.epoch, cost, accuracies[position],
                                                 validations[position], seconds, used_eta,
@@ -191,6 +213,16 @@ class Trainer:
                 leaving.append(position)
         self._leave(leaving)
         return outcomes
+
+    def snapshot(self, index):
+        """(a copy of member `index`'s network, velocities included; its Member.state()), of
+        an active member, between epochs: all that a checkpoint needs to go on from here."""
+        position = self.active.index(index)
+        return self._copy(position), self.members[index].state()
+
+    def _copy(self, position):
+        network = self.network
+        return network.member(position) if network.lead else network.copy()
 
     def _steps(self, members, eta, lmbda, momentum):
         """One epoch of gradient steps for all members at once; their summed costs (lead...)."""

@@ -229,7 +229,8 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': unclosed '['"),
     (["qqq=1"], "overrides: qqq: unknown key, expected one of layers, epochs, mini_batch_size, "
                 "eta, seed, comment, train_size, dtype, activation, cost, init, lmbda, momentum, "
-                "early_stopping, eta_schedule, reference, source, name, dataset, data_dir, seeds"),
+                "early_stopping, eta_schedule, reference, source, name, dataset, data_dir, "
+                "save_networks, seeds"),
 ])
 def test_override_errors(write, overrides, message):
     assert error_of(write(f"defaults: {{{LAYERS}}}\n"), overrides) == message

@@ -8,7 +8,7 @@ import pytest
 from experiments.sweep import progress
 from experiments.sweep.config import TrialConfig
 from experiments.sweep.progress import Display
-from experiments.sweep.runner import EpochEvent, TrialResult
+from experiments.sweep.worker import EpochEvent, TrialResult
 from nn.training import EpochRecord
 
 FIRST = TrialConfig(layers=(784, 10), epochs=2, eta=3.0, seed=0)

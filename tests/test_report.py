@@ -12,14 +12,9 @@ from experiments.errors import ResultsError
 from experiments.report import cli as report_cli
 from experiments.report.frames import load_results
 from experiments.report.labels import parameter_count
-from experiments.report.table import (
-    comparison_table,
-    filter_table,
-    markdown_table,
-    render_table,
-    sort_table,
-    write_report,
-)
+from experiments.report.markdown import markdown_table
+from experiments.report.page import write_report
+from experiments.report.table import comparison_table, filter_table, render_table, sort_table
 from experiments.store.columns import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE
 from experiments.store.csv_files import csv_text
 
@@ -121,6 +116,50 @@ def test_markdown_rows(sweep):
         ["[784, 100, 10]", "79,510", "3", "10", "3.0", "1", "0.0 s", "—",
          "—", "—", "failed: " + FAILED_ERROR, "—"],
     ]
+
+
+def test_settings_left_at_their_default_get_no_column_and_others_do(tmp_path):
+    directory = tmp_path / "chapter3"
+    directory.mkdir()
+    rows = [run("q", accuracy=0.95, activation="sigmoid", cost_function="quadratic",
+                init="normal", lmbda=0.0, momentum=0.0, early_stopping=0, eta_schedule="none",
+                epochs_run=3),
+            run("x", accuracy=0.97, activation="sigmoid", cost_function="cross_entropy",
+                init="scaled", lmbda=5.0, momentum=0.0, early_stopping=0, eta_schedule="none",
+                epochs_run=3)]
+    (directory / RUNS_FILE).write_text(csv_text(RUN_COLUMNS, rows))
+    (directory / METRICS_FILE).write_text(csv_text(METRIC_COLUMNS, []))
+    lines = markdown_table(comparison_table(load_results(directory))).splitlines()
+    assert cells(lines[0]) == ["network", "parameters", "epochs", "mini-batch", "eta", "cost",
+                               "init", "lmbda", "seeds", "time", "s/epoch", "accuracy",
+                               "best (epoch)", "status", "comment"]
+    assert cells(lines[3])[5:8] == ["cross_entropy", "scaled", "5"]
+
+
+def test_references_are_shown_beside_ours_and_marked_outside_our_seeds(tmp_path):
+    """Seeds 0.94 / 0.95 / 0.96: 0.9507 lies within them, 0.98 does not; an early-stopped
+    row gets an `epochs run` column."""
+    directory = tmp_path / "book"
+    directory.mkdir()
+    rows = [run(f"a{seed}", seed=seed, accuracy=accuracy, reference=0.9507, source="the book",
+                epochs_run=3) for seed, accuracy in enumerate((0.95, 0.96, 0.94))]
+    rows += [run(f"b{seed}", eta=0.5, seed=seed, accuracy=accuracy, reference=0.98,
+                 epochs_run=2) for seed, accuracy in enumerate((0.95, 0.96, 0.94))]
+    rows.append(run("c0", eta=0.1, accuracy=0.9, epochs_run=3))
+    (directory / RUNS_FILE).write_text(csv_text(RUN_COLUMNS, rows))
+    (directory / METRICS_FILE).write_text(csv_text(METRIC_COLUMNS, []))
+    text = markdown_table(comparison_table(load_results(directory)))
+    lines = text.splitlines()
+    header = cells(lines[0])
+    assert header[2:4] == ["epochs", "epochs run"]
+    assert header[header.index("accuracy"):header.index("accuracy") + 3] == [
+        "accuracy", "reference", "vs reference"]
+    assert "source" in header
+    at = header.index("reference")
+    assert [cells(line)[at:at + 2] for line in lines[2:5]] == [
+        ["95.07%", "-0.07"], ["98.00%", "-3.00 *"], ["—", "—"]]
+    assert [cells(line)[3] for line in lines[2:5]] == ["3", "2", "3"]
+    assert lines[-1] == "\\* the reference lies outside the range of our seeds' accuracies"
 
 
 def test_no_aggregate_gives_a_row_per_trial(sweep):

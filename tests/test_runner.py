@@ -10,13 +10,13 @@ from experiments.sweep import runner
 from experiments.sweep.config import TrialConfig
 from experiments.sweep.runner import (
     InlineExecutor,
-    TrialResult,
     estimated_cost,
     metric_rows,
     run_summary,
     run_trials,
     select_trials,
 )
+from experiments.sweep.worker import TrialResult, WorkerSettings
 from nn.training import EpochRecord
 
 
@@ -135,14 +135,15 @@ def test_inline_executor_returns_a_done_future_with_the_exception():
         future.result()
 
 
-# run_trials, with run_trial replaced by a quick fake
+# run_trials, with run_group replaced by a quick fake
 
 SWEEP = [TrialConfig(layers=(784, 10), epochs=epochs, seed=i)
          for i, epochs in enumerate([1, 5, 2, 4, 3, 5])]
+GROUPS = [(trial,) for trial in SWEEP]
 
 
 class Tracker:
-    """A fake run_trial and an on_result that count the trials in flight (submitted, result not yet handed back)."""
+    """A fake run_group and an on_result that count the trials in flight (submitted, result not yet handed back)."""
 
     def __init__(self, stop_after=None, sleep=0.0):
         self.started, self.results = [], []
@@ -151,12 +152,12 @@ class Tracker:
         self.sleep = sleep
         self.lock = threading.Lock()
 
-    def run_trial(self, trial, data_dir=None, progress=None):
+    def run_group(self, group, settings=None, progress=None):
         with self.lock:
-            self.started.append(trial)
+            self.started.extend(group)
             self.max_in_flight = max(self.max_in_flight, len(self.started) - len(self.results))
         time.sleep(self.sleep)
-        return result_of(trial, records=epochs(0.5))
+        return [result_of(trial, records=epochs(0.5)) for trial in group]
 
     def on_result(self, result):
         with self.lock:
@@ -167,55 +168,62 @@ class Tracker:
 @pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_run_trials_keeps_at_most_jobs_in_flight_and_hands_back_every_result(monkeypatch, jobs):
     tracker = Tracker()
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
-    run_trials(SWEEP, InlineExecutor(), jobs, tracker.on_result)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials(GROUPS, InlineExecutor(), jobs, tracker.on_result)
     assert tracker.max_in_flight == jobs
     assert sorted(tracker.results, key=SWEEP.index) == SWEEP
 
 
 def test_run_trials_in_a_thread_pool_keeps_at_most_jobs_in_flight(monkeypatch):
     tracker = Tracker(sleep=0.01)
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as executor:
-        run_trials(SWEEP, executor, 2, tracker.on_result)
+        run_trials(GROUPS, executor, 2, tracker.on_result)
     assert tracker.max_in_flight <= 2
     assert sorted(tracker.results, key=SWEEP.index) == SWEEP
 
 
 def test_run_trials_with_one_job_runs_in_sweep_order(monkeypatch):
     tracker = Tracker()
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
-    run_trials(SWEEP, InlineExecutor(), 1, tracker.on_result)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials(GROUPS, InlineExecutor(), 1, tracker.on_result)
     assert tracker.started == SWEEP
 
 
 def test_run_trials_with_several_jobs_submits_the_longest_first(monkeypatch):
     tracker = Tracker()
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
-    run_trials(SWEEP, InlineExecutor(), 2, tracker.on_result)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials(GROUPS, InlineExecutor(), 2, tracker.on_result)
     # by epochs 5, 5, 4, 3, 2, 1; the two 5-epoch trials in sweep order
     assert tracker.started == [SWEEP[i] for i in (1, 5, 3, 4, 2, 0)]
 
 
 def test_on_result_false_stops_submitting_with_one_job(monkeypatch):
     tracker = Tracker(stop_after=2)
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
-    run_trials(SWEEP, InlineExecutor(), 1, tracker.on_result)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials(GROUPS, InlineExecutor(), 1, tracker.on_result)
     assert tracker.started == tracker.results == SWEEP[:2]
 
 
 def test_on_result_false_lets_the_trials_in_flight_complete(monkeypatch):
     tracker = Tracker(stop_after=1)
-    monkeypatch.setattr(runner, "run_trial", tracker.run_trial)
-    run_trials(SWEEP, InlineExecutor(), 3, tracker.on_result)
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials(GROUPS, InlineExecutor(), 3, tracker.on_result)
     assert len(tracker.started) == 3  # the first three were in flight when the first result came
     assert sorted(tracker.results, key=SWEEP.index) == sorted(tracker.started, key=SWEEP.index)
 
 
-def test_run_trials_passes_data_dir_and_progress_to_each_trial(monkeypatch):
+def test_run_trials_passes_the_settings_and_progress_to_each_group(monkeypatch):
     seen = []
-    monkeypatch.setattr(runner, "run_trial", lambda trial, data_dir, progress:
-                        seen.append((data_dir, progress)) or result_of(trial))
-    queue = object()
-    run_trials(SWEEP[:2], InlineExecutor(), 1, lambda result: None, data_dir="/data", progress=queue)
-    assert seen == [("/data", queue)] * 2
+    monkeypatch.setattr(runner, "run_group", lambda group, settings, progress:
+                        seen.append((settings, progress)) or [result_of(t) for t in group])
+    queue, settings = object(), WorkerSettings(data_dir="/data")
+    run_trials(GROUPS[:2], InlineExecutor(), 1, lambda result: None, settings, progress=queue)
+    assert seen == [(settings, queue)] * 2
+
+
+def test_a_group_of_several_trials_hands_back_a_result_per_trial_in_its_order(monkeypatch):
+    tracker = Tracker()
+    monkeypatch.setattr(runner, "run_group", tracker.run_group)
+    run_trials([tuple(SWEEP[:3]), tuple(SWEEP[3:])], InlineExecutor(), 2, tracker.on_result)
+    assert tracker.results == SWEEP[3:] + SWEEP[:3]  # the costlier group first

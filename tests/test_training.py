@@ -1,10 +1,12 @@
 """Tests of nn.training.SGD: records, shuffling, last mini-batch, divergence, determinism, learning."""
 
+import json
+
 import numpy as np
 import pytest
 
 from experiments.data.datasets import load_dataset
-from nn import SGD, DivergedError, Network
+from nn import SGD, DivergedError, Member, Network, Trainer
 
 
 def toy_data(n=23, seed=0):
@@ -173,3 +175,41 @@ def test_the_l2_term_is_in_the_epoch_cost():
         runs[lmbda] = record.cost, sum(float((w ** 2).sum()) for w in net.weights)
     (plain, _), (regularized, squares) = runs[0.0], runs[4.0]
     assert regularized == pytest.approx(plain + 4.0 / (2 * 20) * squares, rel=1e-9)
+
+
+@pytest.mark.parametrize("momentum, schedule", [(0.0, "none"), (0.9, "halve")])
+def test_a_run_resumed_from_a_snapshot_ends_bit_identical(momentum, schedule):
+    """Stop after 2 of 6 epochs, keep only what snapshot() gives (as a checkpoint would),
+    rebuild the trainer from it, and go on: the same records and weights as straight through."""
+    data, test = toy_data(40), toy_data(20, seed=1)
+    options = {"lmbda": 0.5, "momentum": momentum, "early_stopping": 1, "eta_schedule": schedule}
+
+    def fresh():
+        rng = np.random.default_rng(3)
+        net = Network([2, 4, 2], rng, dtype="float64", cost="cross_entropy")
+        return Trainer(net, [Member(rng, 2.0, 6, **options)], data, 7, test, test, keep_best=True)
+
+    straight = fresh()
+    straight_records = [straight.run_epoch()[0][1] for _ in range(6) if straight.active]
+    first = fresh()
+    records = [first.run_epoch()[0][1] for _ in range(2)]
+    network, state = first.snapshot(0)
+    state = json.loads(json.dumps(state))  # what a checkpoint file keeps: builtin types
+    resumed = Trainer(network, [Member.from_state(state)], data, 7, test, test)
+    while resumed.active:
+        records.append(resumed.run_epoch()[0][1])
+    assert [(r.epoch, r.cost, r.accuracy, r.eta) for r in records] == \
+        [(r.epoch, r.cost, r.accuracy, r.eta) for r in straight_records]
+    for a, b in zip(resumed.networks[0]._wb, straight.networks[0]._wb):
+        assert a.tobytes() == b.tobytes()
+    best = straight.best_networks[0]
+    assert best is not straight.networks[0]  # a copy, kept at its best epoch
+
+
+def test_member_state_is_builtin_types_and_round_trips():
+    member = Member(np.random.default_rng(5), 3.0, 30, lmbda=5.0, early_stopping=10)
+    member.rng.permutation(100)
+    state = member.state()
+    assert json.loads(json.dumps(state)) == state
+    again = Member.from_state(state)
+    assert again == member and again.rng.permutation(50).tolist() == member.rng.permutation(50).tolist()

@@ -11,15 +11,14 @@ from pathlib import Path
 from experiments.argtypes import positive_int
 from experiments.errors import NNSweepError
 from experiments.report.frames import load_results
+from experiments.report.page import REPORT_FILE, write_report_files
 from experiments.report.table import (
     FORMATS,
-    REPORT_FILE,
     comparison_table,
     filter_table,
     render_table,
     sort_table,
     table_columns,
-    write_report_files,
 )
 
 DESCRIPTION = f"""\

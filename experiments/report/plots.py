@@ -69,8 +69,12 @@ def _setting(column, value):
     if column == "train_size":
         return f"{value:,} images"
     texts = {"epochs": f"{value} epochs", "seed": f"seed {value}",
-             "n": f"{value} seed{'s' * (value != 1)}"}
-    return texts.get(column, str(value))
+             "n": f"{value} seed{'s' * (value != 1)}", "init": f"init {value}",
+             "lmbda": f"lmbda={value:g}" if isinstance(value, float) else "",
+             "momentum": f"momentum {value:g}" if isinstance(value, float) else "",
+             "early_stopping": f"early stopping {value}",
+             "eta_schedule": f"eta schedule {value}"}
+    return texts.get(column) or str(value)
 
 
 def _styles(table):

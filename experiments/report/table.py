@@ -1,8 +1,7 @@
-"""A sweep's comparison table and its report.md; not the figures (plots.py), not the command.
+"""A sweep's comparison table: its rows and columns as data; not its Markdown (markdown.py), nor report.md (page.py).
 
 From the results read by frames.py, merges the seeds of a configuration (mean ± sample
 std), filters, sorts, and renders the table as Markdown, CSV or JSON.
-write_report(directory) is what a sweep calls when it ends.
 """
 
 import difflib
@@ -10,21 +9,18 @@ import json
 import math
 import operator
 import re
-from pathlib import Path
 
 import pandas as pd
-from tabulate import tabulate
 
 from experiments.errors import ResultsError
-from experiments.files import write_atomically
-from experiments.report.frames import SweepResults, load_results
-from experiments.report.labels import network_label, parameter_count
-from experiments.store.columns import CONFIG_COLUMNS, STATUSES
+from experiments.report.frames import SweepResults
+from experiments.report.labels import parameter_count
+from experiments.report.markdown import markdown_table
+from experiments.store.columns import CONFIG_COLUMNS
 
-REPORT_FILE = "report.md"
 FORMATS = ("md", "csv", "json")
 
-_HIDDEN = ("run_ids",)  # table columns for the plots, not shown
+_HIDDEN = ("run_ids", "accuracy_min", "accuracy_max")  # for the plots and the marks, not shown
 _FILTER = re.compile(r"\s*([A-Za-z_]\w*)\s*(==|!=|>=|<=|>|<)\s*(.*?)\s*")
 _OPERATORS = {"==": operator.eq, "!=": operator.ne, ">=": operator.ge, "<=": operator.le,
               ">": operator.gt, "<": operator.lt}
@@ -42,10 +38,12 @@ def comparison_table(results: SweepResults, aggregate=True) -> pd.DataFrame:
     keys = list(CONFIG_COLUMNS) + ["status"] + ([] if aggregate else ["run_id", "seed"])
     table = results.runs.groupby(keys, dropna=False, sort=False).agg(
         n=("run_id", "size"), accuracy=("accuracy", "mean"), accuracy_std=("accuracy", "std"),
+        accuracy_min=("accuracy", "min"), accuracy_max=("accuracy", "max"),
         best_accuracy=("best_accuracy", "mean"), best_epoch=("best_epoch", "median"),
-        validation_accuracy=("validation_accuracy", "mean"),
+        validation_accuracy=("validation_accuracy", "mean"), epochs_run=("epochs_run", "mean"),
         train_seconds=("train_seconds", "mean"), seconds_per_epoch=("seconds_per_epoch", "mean"),
-        error=("error", "first"), run_ids=("run_id", lambda run_ids: tuple(run_ids)),
+        error=("error", "first"), reference=("reference", "first"), source=("source", "first"),
+        run_ids=("run_id", lambda run_ids: tuple(run_ids)),
     ).reset_index()
     table["parameters"] = table["layers"].map(parameter_count)
     if (table["best_epoch"].dropna() % 1 == 0).all():
@@ -60,8 +58,8 @@ def table_columns(aggregate=True) -> list:
     seeds = (["n", "status", "accuracy", "accuracy_std"] if aggregate
              else ["seed", "status", "accuracy"])
     return ([] if aggregate else ["run_id"]) + settings + seeds + [
-        "best_accuracy", "best_epoch", "validation_accuracy", "train_seconds",
-        "seconds_per_epoch", "comment", "error"]
+        "best_accuracy", "best_epoch", "validation_accuracy", "epochs_run", "train_seconds",
+        "seconds_per_epoch", "reference", "source", "comment", "error"]
 
 
 def filter_table(table, expression: str) -> pd.DataFrame:
@@ -147,114 +145,3 @@ def render_table(table, table_format="md") -> str:
     if table_format == "md":
         return markdown_table(table) + "\n"
     raise ResultsError(f"format {table_format!r}: expected one of {', '.join(FORMATS)}")
-
-
-def markdown_table(table) -> str:
-    """The table in the shape of the book's: network | epochs, mini-batch, eta | time |
-    accuracy | comment, plus parameters, seeds, seconds per epoch, best epoch and status.
-
-    Accuracies are percentages to 0.01, one test image in 10,000; a merged row shows
-    mean ± standard deviation, in percentage points.
-    """
-    varying = [c for c in ("dataset", "train_size", "dtype") if table[c].nunique(dropna=False) > 1]
-    seeds = "n" if "n" in table else "seed"
-    headers = ["network", "parameters", "epochs", "mini-batch", "eta", *varying,
-               "seeds" if seeds == "n" else "seed", "time", "s/epoch", "accuracy",
-               "best (epoch)", "status", "comment"]
-    rows = [[network_label(row["layers"]), f"{row['parameters']:,}", row["epochs"],
-             row["mini_batch_size"], _eta_text(row["eta"]),
-             *(_text(row[c], "{:,}" if c == "train_size" else "{}", "all") for c in varying),
-             row[seeds], _duration(row["train_seconds"]),
-             _text(row["seconds_per_epoch"], "{:.2f} s"),
-             _percent(row["accuracy"], row.get("accuracy_std")),
-             _percent(row["best_accuracy"]) + _text(row["best_epoch"], " ({:g})", ""),
-             _status(row["status"], row["error"]), _text(row["comment"])]
-            for row in table.to_dict("records")]
-    left = {"network", "dataset", "dtype", "status", "comment"}
-    return tabulate(rows, headers, tablefmt="pipe", disable_numparse=True,
-                    colalign=["left" if header in left else "right" for header in headers])
-
-
-_MISSING = "—"
-
-
-def _text(value, template="{}", missing=_MISSING):
-    if pd.isna(value) or value == "":
-        return missing
-    return template.format(value).replace("|", "\\|")  # a | would end the Markdown cell
-
-
-def _eta_text(eta):
-    return str(round(float(eta), 10))  # 3.0 as the book writes it, 0.1 not 0.1000000000000001
-
-
-def _percent(fraction, std=None):
-    if pd.isna(fraction):
-        return _MISSING
-    text = f"{100 * fraction:.2f}%"
-    return text if std is None or pd.isna(std) else f"{text} ± {100 * std:.2f}"
-
-
-def _duration(seconds):
-    if pd.isna(seconds):
-        return _MISSING
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def _status(status, error, width=60):
-    """The status, with the error that ended the trial, shortened to one line of `width`."""
-    if not error:
-        return status
-    text = " ".join((error if error.startswith(status) else f"{status}: {error}").split())
-    return _text(text if len(text) <= width else text[:width - 1] + "…")
-
-
-def report_markdown(results, table, figures=(), selection="") -> str:
-    """The page report.md: what the sweep is, its table, a key to the columns, the figures.
-
-    figures: (file name, title) pairs; selection: how the rows were chosen, if not all.
-    """
-    runs = results.runs
-    counts = runs["status"].value_counts()
-    ended = ", ".join(f"{counts[status]} {status}" for status in STATUSES if status in counts)
-    sizes = runs["train_size"].unique()
-    trained = ("training sets of several sizes" if len(sizes) > 1 else
-               "the full training set" if pd.isna(sizes[0]) else f"{sizes[0]:,} training images")
-    rows = "a row per trial" if "seed" in table else "a row per configuration, seeds merged"
-    lines = [f"# Sweep {results.name}", "",
-             f"{len(runs)} trials on {', '.join(runs['dataset'].unique())}, {trained} ({ended}); "
-             f"{rows}{'; ' + selection if selection else ''}.", "", markdown_table(table), "",
-             "*accuracy*: test accuracy after the last epoch, mean ± sample standard deviation "
-             "over the seeds (in percentage points); *best (epoch)*: the highest test accuracy of "
-             "any epoch, and that epoch (median over seeds); *time*, *s/epoch*: training time of "
-             "a trial and of an epoch, evaluation excluded (means over seeds).", ""]
-    lines += [f"![{title}]({name})\n" for name, title in figures]
-    return "\n".join(lines)
-
-
-def write_report(directory) -> list[Path]:
-    """Write report.md and the figures into a sweep's directory, with the default options;
-    return the paths written (Path). Raises ResultsError for bad or unwritable files."""
-    results = load_results(directory)
-    return write_report_files(results, comparison_table(results))
-
-
-def write_report_files(results, table, selection="") -> list[Path]:
-    """Write report.md, showing `table` (whose rows `selection` describes), and the figures
-    of its rows into results.directory, each replaced whole; return their paths."""
-    from experiments.report import (
-        plots,  # matplotlib takes a while to import; csv and json need none
-    )
-    page = results.directory / REPORT_FILE
-    try:
-        figures = plots.write_figures(results, table)
-        titles = [(path.name, plots.FIGURE_TITLES[path.name]) for path in figures]
-        write_atomically(page, report_markdown(results, table, titles, selection))
-    except OSError as error:  # a full disk, a read-only directory
-        raise ResultsError(f"{error.filename or page}: cannot write: {error.strerror}") from None
-    return [page, *figures]

@@ -37,3 +37,7 @@ OUTCOME_COLUMNS = ("run_id", "seed", "started_at", "status", "accuracy", "best_a
                    "best_epoch", "validation_accuracy", "epochs_run", "stopped", "train_seconds",
                    "seconds_per_epoch", "error", "reference", "source")
 CONFIG_COLUMNS = tuple(column for column in RUN_COLUMNS if column not in OUTCOME_COLUMNS)
+# Settings most sweeps leave at their default, so the report shows them only where some row
+# does not: the default of each, as the report reads it.
+USUALLY_DEFAULT = {"activation": "sigmoid", "cost_function": "quadratic", "init": "normal",
+                   "lmbda": 0.0, "momentum": 0.0, "early_stopping": 0, "eta_schedule": "none"}

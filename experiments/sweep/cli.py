@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from experiments.argtypes import positive_int
+from experiments.argtypes import non_negative_float, positive_int
 from experiments.data.datasets import locate
 from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
 from experiments.store.columns import FAILED, FINISHED
@@ -17,6 +17,7 @@ from experiments.store.store import ResultsStore
 from experiments.sweep import runner
 from experiments.sweep.config import load_sweep
 from experiments.sweep.progress import Display
+from experiments.sweep.worker import WorkerSettings
 
 EXIT_OK, EXIT_TRIALS_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -42,6 +43,11 @@ def build_parser():
                         help="rerun trials recorded as failed (not diverged: those would again)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first trial that fails or diverges")
+    parser.add_argument("--checkpoint-every", type=non_negative_float, default=2.0,
+                        metavar="SECONDS",
+                        help="save each running trial's state at the end of an epoch at most "
+                             "this often, so that a killed sweep resumes mid-trial "
+                             "(default: 2; 0: never)")
     parser.add_argument("--no-report", action="store_true",
                         help="do not regenerate report.md and the plots at the end")
     return parser
@@ -78,7 +84,10 @@ def run_sweep(args):
         if trials:
             # Located (and downloaded, if need be) once here, so that workers only read.
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
-            unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
+            settings = WorkerSettings(data_dir, str(out.resolve()), sweep.save_networks,
+                                      args.checkpoint_every)
+            groups = [(trial,) for trial in trials]
+            unfinished = execute(groups, store, display, args.jobs, settings, args.fail_fast)
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
         if unfinished is None:
             display.line("rerun the same command to resume: recorded trials are skipped")
@@ -91,8 +100,8 @@ def run_sweep(args):
     return EXIT_TRIALS_FAILED if failed or stopped else EXIT_OK
 
 
-def execute(trials, store, display, jobs, data_dir, fail_fast):
-    """Run the trials, recording each as it completes.
+def execute(groups, store, display, jobs, settings, fail_fast):
+    """Run the groups of trials, recording each trial as its group completes.
 
     Returns the results that did not finish (failed or diverged), or None when interrupted
     (Ctrl-C or SIGTERM): the trials that were running are then not recorded.
@@ -101,8 +110,7 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
     unfinished = []
 
     def on_result(result):
-        store.record(runner.run_summary(result), runner.metric_rows(result),
-                     runner.config_text(result.trial), runner.run_info(result, commit))
+        runner.record(store, result, commit)
         display.result(result)
         if result.status != FINISHED:
             unfinished.append(result)
@@ -112,7 +120,7 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
     executor = runner.make_executor(jobs, queue)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        runner.run_trials(trials, executor, jobs, on_result, data_dir,
+        runner.run_trials(groups, executor, jobs, on_result, settings,
                           progress=display if queue is None else None,
                           on_tick=lambda: _drain(queue, display))
         executor.shutdown(wait=True)
@@ -159,7 +167,7 @@ def print_dry_run(sweep, out):
 def write_report(out, display):
     # Imported here: pandas and matplotlib take a second to import, which --dry-run,
     # bad-config errors and workers need not pay.
-    from experiments.report.table import write_report as write
+    from experiments.report.page import write_report as write
 
     try:
         paths = write(out)

@@ -20,8 +20,10 @@ from experiments.errors import ConfigError
 from experiments.sweep import values
 from experiments.sweep.overrides import did_you_mean, sort_overrides
 
-TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "defaults", "seeds", "trials", "grid")
-COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir")  # and seeds, which sort_overrides knows
+TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "save_networks", "defaults", "seeds", "trials",
+                  "grid")
+# and seeds, which sort_overrides knows
+COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir", "save_networks")
 _READ_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
                 PermissionError: "permission denied", UnicodeDecodeError: "not UTF-8 text"}
 
@@ -89,6 +91,7 @@ class Sweep:
     dataset: str
     data_dir: Optional[str]
     trials: tuple  # of TrialConfig, in expansion order
+    save_networks: str = "final"  # which trained networks each trial keeps: final, final+best, none
 
 
 # dataset is the sweep's, set at the top level; every other field is a trial key
@@ -130,11 +133,12 @@ def load_sweep(path, overrides=()) -> Sweep:
     dataset = values.dataset(*setting("dataset"))
     name = values.name(*setting("name"), default=Path(path).stem)
     data_dir = values.data_dir(*setting("data_dir"))
+    save_networks = values.save_networks(*setting("save_networks"))
     defaults, entries, axes = _sections(document, prefix, dataset)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
     trials = _expand(prefix, dataset, defaults, entries, axes, seeds, fixed)
-    return Sweep(name, Path(path), dataset, data_dir, trials)
+    return Sweep(name, Path(path), dataset, data_dir, trials, save_networks)
 
 
 def _seeds_to_run(command_line, document, prefix, defaults, entries, axes):

@@ -1,21 +1,17 @@
 """Runs a sweep's trials through an executor and hands each result to the store; never prints.
 
-A trial runs in a worker (a process of a concurrent.futures executor, or inline for -j 1)
-and returns a TrialResult; only the main process writes files. Progress events travel
-from workers through a queue-like object (anything with `put`), so that another executor,
-a distributed one say, can be plugged in with its own queue or none.
+A group of trials (one, or several trained as a stack) runs in a worker (a process of a
+concurrent.futures executor, or inline for -j 1: worker.py) and returns a TrialResult per
+trial; only the main process writes rows and networks. Progress events travel from
+workers through a queue-like object (anything with `put`), so that another executor, a
+distributed one say, can be plugged in with its own queue or none.
 """
 
 import concurrent.futures
 import multiprocessing
 import os
 import platform
-import resource
-import signal
 import subprocess
-import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -23,94 +19,11 @@ import numpy as np
 import yaml
 from threadpoolctl import threadpool_limits
 
-from experiments.data.datasets import TRAINING_IMAGES, load_dataset
-from experiments.errors import NNSweepError
-from experiments.store.columns import DIVERGED, FAILED, FINISHED
-from nn import SGD, DivergedError, Network
+from experiments.data.datasets import TRAINING_IMAGES
+from experiments.store.artifacts import CHECKPOINT_FILE, NETWORK_FILES, remove_files, write_network
+from experiments.store.columns import FAILED, FINISHED
+from experiments.sweep.worker import WorkerSettings, init_worker, mini_batch_size, run_group
 from nn.network import parameter_count
-
-_DATASETS = {}  # (name, data_dir) -> DataSet: each worker reads a data set once, not per trial
-_WORKER = {}  # in a worker process: its BLAS limit (kept alive) and its progress queue
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """What a worker sends back: the trial, how it ended, and its per-epoch records."""
-
-    trial: object  # TrialConfig
-    status: str
-    records: tuple
-    error: str
-    started_at: str
-    wall_seconds: float
-    peak_rss_mb: float = 0.0  # the worker process's peak memory so far (resident, MiB)
-    host: str = field(default_factory=platform.node)
-
-
-@dataclass(frozen=True)
-class EpochEvent:
-    """A progress event: trial `run_id` finished an epoch."""
-
-    run_id: str
-    record: object  # EpochRecord
-
-
-def get_dataset(name, data_dir):
-    key = (name, data_dir)
-    if key not in _DATASETS:
-        _DATASETS[key] = load_dataset(name, data_dir)
-    return _DATASETS[key]
-
-
-def run_trial(trial, data_dir=None, progress=None):
-    """Train one trial and return its TrialResult; `progress.put(EpochEvent)` after each epoch.
-
-    A divergence or a known error ends the trial with status diverged or failed; anything
-    else (a bug) propagates. In a worker process, progress defaults to the worker's queue.
-    """
-    progress = progress if progress is not None else _WORKER.get("progress")
-    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    start = time.perf_counter()
-    records, status, error = [], FINISHED, ""
-    try:
-        dataset = get_dataset(trial.dataset, data_dir)
-        X, labels = dataset.training
-        training = (X[:trial.train_size], labels[:trial.train_size])  # views, not copies
-        rng = np.random.default_rng(trial.seed)
-        network = Network(trial.layers, rng, dtype=trial.dtype, activation=trial.activation,
-                          cost=trial.cost, init=trial.init)
-        for record in SGD(network, training, trial.epochs, mini_batch_size(trial), trial.eta,
-                          rng, test_data=dataset.test, validation_data=dataset.validation,
-                          lmbda=trial.lmbda, momentum=trial.momentum,
-                          early_stopping=trial.early_stopping, eta_schedule=trial.eta_schedule):
-            records.append(record)
-            if progress is not None:
-                progress.put(EpochEvent(trial.run_id, record))
-    except DivergedError as exc:
-        status, error = DIVERGED, str(exc)
-    except (NNSweepError, MemoryError, FloatingPointError) as exc:
-        status, error = FAILED, f"{type(exc).__name__}: {exc}"
-    return TrialResult(trial, status, tuple(records), error, started_at,
-                       time.perf_counter() - start, peak_rss_mb())
-
-
-def mini_batch_size(trial):
-    """The trial's mini-batch size as a number: "full" is the whole training set."""
-    if trial.mini_batch_size == "full":
-        return trial.train_size or TRAINING_IMAGES
-    return trial.mini_batch_size
-
-
-def peak_rss_mb():
-    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def init_worker(progress_queue=None):
-    """Set up a worker process: one BLAS thread, its progress queue, Ctrl-C left to the main process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER["limits"] = threadpool_limits(limits=1)
-    _WORKER["progress"] = progress_queue
 
 
 class InlineExecutor(concurrent.futures.Executor):
@@ -157,30 +70,37 @@ def select_trials(trials, recorded, force=False, retry_failed=False):
     return selected
 
 
-def run_trials(trials, executor, jobs, on_result, data_dir=None, progress=None, on_tick=None):
-    """Run `trials` with at most `jobs` in flight; call on_result(result) as each completes.
+def run_trials(groups, executor, jobs, on_result, settings=WorkerSettings(), progress=None,
+               on_tick=None):
+    """Run groups of trials (tuples, each trained together) with at most `jobs` groups in
+    flight; call on_result(result) for each trial's TrialResult as its group completes.
 
     `progress` goes to the workers, which put EpochEvents in it; on_tick() is called about
     ten times a second, for the caller to drain it. on_result returning False stops
-    submitting new trials (--fail-fast); those in flight still complete and are recorded.
+    submitting new groups (--fail-fast); those in flight still complete and are recorded.
     """
-    # With several workers, longest first: a long trial started last would leave the other
+    # With several workers, longest first: a long group started last would leave the other
     # workers idle at the end (rows are written in sweep order whatever the order of runs).
-    pending_trials = sorted(trials, key=estimated_cost, reverse=True) if jobs > 1 else list(trials)
+    pending = sorted(groups, key=group_cost, reverse=True) if jobs > 1 else list(groups)
     in_flight = set()
     keep_going = True
-    while pending_trials or in_flight:
-        while keep_going and pending_trials and len(in_flight) < jobs:
-            in_flight.add(executor.submit(run_trial, pending_trials.pop(0), data_dir, progress))
+    while pending or in_flight:
+        while keep_going and pending and len(in_flight) < jobs:
+            in_flight.add(executor.submit(run_group, tuple(pending.pop(0)), settings, progress))
         if not in_flight:
             break
         done, in_flight = concurrent.futures.wait(
             in_flight, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
-            if on_result(future.result()) is False:
-                keep_going = False
+            for result in future.result():
+                if on_result(result) is False:
+                    keep_going = False
         if on_tick is not None:
             on_tick()
+
+
+def group_cost(group):
+    return sum(estimated_cost(trial) for trial in group)
 
 
 def estimated_cost(trial):
@@ -236,9 +156,27 @@ def run_info(result, git_commit):
         "train_seconds": summary["train_seconds"],
         "seconds_per_epoch": summary["seconds_per_epoch"],
         "epochs_completed": len(result.records), "seed": result.trial.seed,
+        "resumed_from_epoch": result.resumed_from, "stack_size": result.stack_size,
+        "networks": [name for name, network in zip(NETWORK_FILES, (result.network,
+                                                                   result.best_network))
+                     if network is not None],
         "versions": {"python": platform.python_version(), "numpy": np.__version__},
         "host": result.host, "git_commit": git_commit, "blas_threads": 1,
     }
+
+
+def record(store, result, git_commit):
+    """Write one result: its networks (removing stale ones), then its rows, which mark it
+    recorded, then remove its checkpoint, which it no longer needs."""
+    trial_dir = store.directory / result.trial.run_id
+    for name, network in zip(NETWORK_FILES, (result.network, result.best_network)):
+        if network is not None:
+            write_network(trial_dir / name, network)
+        else:
+            remove_files(trial_dir, [name])
+    store.record(run_summary(result), metric_rows(result), config_text(result.trial),
+                 run_info(result, git_commit))
+    remove_files(trial_dir, [CHECKPOINT_FILE])
 
 
 def config_text(trial):

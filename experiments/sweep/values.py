@@ -155,6 +155,13 @@ def name(value, where, default):
                       f"got {show(value)}")
 
 
+SAVE_NETWORKS = ("final", "final+best", "none")
+
+
+def save_networks(value, where):
+    return "final" if value is None else choice(value, SAVE_NETWORKS, "choice", where)
+
+
 def data_dir(value, where):
     if value is None or (isinstance(value, str) and value):
         return value

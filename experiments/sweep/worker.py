@@ -1,0 +1,223 @@
+"""What runs in a worker: trials trained, alone or stacked, from their last checkpoint; never prints.
+
+run_group(trials) trains trials that share everything that fixes their arrays' shapes as
+one stack (nn.training.Trainer; a group of one is a single network), and returns a
+TrialResult per trial. Each trial's progress is an EpochEvent put in `progress` (any object
+with `put`); every `checkpoint_seconds` at most, at the end of an epoch, each trial still
+training writes its checkpoint into its folder of the results directory, from which a rerun
+goes on. Only these checkpoints are written here: rows and networks are the main process's.
+"""
+
+import platform
+import resource
+import signal
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from experiments.data.datasets import TRAINING_IMAGES, load_dataset
+from experiments.errors import NNSweepError, ResultsError
+from experiments.store.artifacts import (
+    CHECKPOINT_FILE,
+    Checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+)
+from experiments.store.columns import DIVERGED, FAILED, FINISHED
+from nn import DivergedError, Member, Network, Trainer
+
+_DATASETS = {}  # (name, data_dir) -> DataSet: each worker reads a data set once, not per trial
+_WORKER = {}  # in a worker process: its BLAS limit (kept alive) and its progress queue
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What every trial of a sweep is trained with, beside its own configuration.
+
+    results_dir: where each trial's folder (and checkpoint) is; None: no checkpoints.
+    save_networks: "final", "final+best" or "none": which networks a result carries back.
+    checkpoint_seconds: the least time between two checkpoints of a trial; 0: none.
+    """
+
+    data_dir: Optional[str] = None
+    results_dir: Optional[str] = None
+    save_networks: str = "final"
+    checkpoint_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What a worker sends back: the trial, how it ended, its per-epoch records, its networks."""
+
+    trial: object  # TrialConfig
+    status: str
+    records: tuple
+    error: str
+    started_at: str
+    wall_seconds: float
+    peak_rss_mb: float = 0.0  # the worker process's peak memory so far (resident, MiB)
+    host: str = field(default_factory=platform.node)
+    network: Optional[Network] = None  # after the last epoch, if finished and asked for
+    best_network: Optional[Network] = None  # after the best epoch by validation accuracy
+    resumed_from: int = 0  # the epoch of the checkpoint it went on from (0: none)
+    stack_size: int = 1  # how many trials were trained together with it, itself included
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """A progress event: trial `run_id` finished an epoch."""
+
+    run_id: str
+    record: object  # EpochRecord
+
+
+def get_dataset(name, data_dir):
+    key = (name, data_dir)
+    if key not in _DATASETS:
+        _DATASETS[key] = load_dataset(name, data_dir)
+    return _DATASETS[key]
+
+
+def run_trial(trial, settings=WorkerSettings(), progress=None):
+    """Train one trial alone: run_group of one."""
+    return run_group((trial,), settings, progress)[0]
+
+
+def run_group(trials, settings=WorkerSettings(), progress=None):
+    """Train `trials` together and return a TrialResult for each, in their order.
+
+    They must agree on everything but seed, eta, lmbda and the labels (sweep.groups makes
+    such groups). A divergence ends a trial with status diverged, a known error (a data
+    set missing, memory) every trial of the group with status failed; anything else (a
+    bug) propagates. In a worker process, progress defaults to the worker's queue.
+    """
+    progress = progress if progress is not None else _WORKER.get("progress")
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    start = time.perf_counter()
+    try:
+        return _GroupRun(trials, settings, progress, started_at, start).run()
+    except (NNSweepError, MemoryError, FloatingPointError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        return [TrialResult(trial, FAILED, (), error, started_at, time.perf_counter() - start,
+                            peak_rss_mb()) for trial in trials]
+
+
+class _GroupRun:
+    """One call of run_group: the trainer of the group, and what each trial has done so far."""
+
+    def __init__(self, trials, settings, progress, started_at, start):
+        self.trials, self.settings, self.progress = list(trials), settings, progress
+        self.started_at, self.start = started_at, start
+        first = self.trials[0]
+        dataset = get_dataset(first.dataset, settings.data_dir)
+        X, labels = dataset.training
+        training = (X[:first.train_size], labels[:first.train_size])  # views, not copies
+        self.checkpoints = [self._checkpoint(trial) for trial in self.trials]
+        networks, members = zip(*(self._start(trial, checkpoint)
+                                  for trial, checkpoint in zip(self.trials, self.checkpoints)))
+        network = networks[0] if len(networks) == 1 else Network.stack(networks)
+        self.trainer = Trainer(network, members, training, mini_batch_size(first),
+                               dataset.test, dataset.validation,
+                               keep_best=settings.save_networks == "final+best")
+        for index, checkpoint in enumerate(self.checkpoints):
+            if checkpoint is not None and checkpoint.best_network is not None:
+                self.trainer.best_networks[index] = checkpoint.best_network
+        self.records = [list(c.records) if c else [] for c in self.checkpoints]
+        self.results = {}
+        self.last_checkpoint = time.monotonic()
+
+    def _checkpoint(self, trial):
+        folder = self._folder(trial)
+        return None if folder is None else read_checkpoint(folder / CHECKPOINT_FILE, trial.run_id)
+
+    def _folder(self, trial):
+        if self.settings.results_dir is None or self.settings.checkpoint_seconds <= 0:
+            return None
+        return Path(self.settings.results_dir) / trial.run_id
+
+    @staticmethod
+    def _start(trial, checkpoint):
+        """(network, member) of a trial: from its checkpoint, or drawn from its seed."""
+        if checkpoint is not None:
+            return checkpoint.network, Member.from_state(checkpoint.member_state)
+        rng = np.random.default_rng(trial.seed)
+        network = Network(trial.layers, rng, dtype=trial.dtype, activation=trial.activation,
+                          cost=trial.cost, init=trial.init)
+        return network, Member(rng, trial.eta, trial.epochs, lmbda=trial.lmbda,
+                               momentum=trial.momentum, early_stopping=trial.early_stopping,
+                               eta_schedule=trial.eta_schedule)
+
+    def run(self):
+        while self.trainer.active:
+            for index, outcome in self.trainer.run_epoch():
+                trial = self.trials[index]
+                if isinstance(outcome, DivergedError):
+                    self._finish(index, DIVERGED, str(outcome))
+                    continue
+                self.records[index].append(outcome)
+                if self.progress is not None:
+                    self.progress.put(EpochEvent(trial.run_id, outcome))
+                if index in self.trainer.networks:
+                    self._finish(index, FINISHED, "")
+            if time.monotonic() - self.last_checkpoint >= self.settings.checkpoint_seconds:
+                self._write_checkpoints()
+        return [self.results[index] for index in range(len(self.trials))]
+
+    def _finish(self, index, status, error):
+        keep = self.settings.save_networks
+        finished = status == FINISHED and keep != "none"
+        checkpoint = self.checkpoints[index]
+        self.results[index] = TrialResult(
+            self.trials[index], status, tuple(self.records[index]), error,
+            checkpoint.started_at if checkpoint else self.started_at,
+            time.perf_counter() - self.start + (checkpoint.wall_seconds if checkpoint else 0.0),
+            peak_rss_mb(),
+            network=self.trainer.networks.get(index) if finished else None,
+            best_network=self.trainer.best_networks.get(index) if finished else None,
+            resumed_from=len(checkpoint.records) if checkpoint else 0,
+            stack_size=len(self.trials))
+
+    def _write_checkpoints(self):
+        """A checkpoint of every trial still training. One that cannot be written (a full
+        disk) ends the checkpoints of this group, not its training: they only save time."""
+        if self._folder(self.trials[0]) is None:
+            return
+        for index in self.trainer.active:
+            network, member_state = self.trainer.snapshot(index)
+            checkpoint = self.checkpoints[index]
+            try:
+                write_checkpoint(self._folder(self.trials[index]) / CHECKPOINT_FILE,
+                                 self.trials[index].run_id, Checkpoint(
+                    network, member_state, tuple(self.records[index]),
+                    self.trainer.best_networks.get(index),
+                    time.perf_counter() - self.start + (checkpoint.wall_seconds if checkpoint
+                                                        else 0.0),
+                    checkpoint.started_at if checkpoint else self.started_at))
+            except ResultsError:
+                self.settings = replace(self.settings, checkpoint_seconds=0)
+                return
+        self.last_checkpoint = time.monotonic()
+
+
+def mini_batch_size(trial):
+    """The trial's mini-batch size as a number: "full" is the whole training set."""
+    if trial.mini_batch_size == "full":
+        return trial.train_size or TRAINING_IMAGES
+    return trial.mini_batch_size
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def init_worker(progress_queue=None):
+    """Set up a worker process: one BLAS thread, its progress queue, Ctrl-C left to the main process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER["limits"] = threadpool_limits(limits=1)
+    _WORKER["progress"] = progress_queue
