@@ -126,8 +126,13 @@ def test_stack_member_and_select_round_trip():
         Network.stack([Network(SIZES, 0), Network(SIZES, 0, cost="cross_entropy")])
 
 
-def test_a_stack_evaluates_every_member_on_shared_inputs():
-    networks = [Network(SIZES, seed) for seed in range(4)]
+@pytest.mark.parametrize("sizes, cost", [(SIZES, "quadratic"), ([20, 4], "log_likelihood")])
+def test_a_stack_evaluates_every_member_on_shared_inputs_as_each_alone(sizes, cost):
+    networks = [Network(sizes, seed, cost=cost) for seed in range(4)]
     X, labels = problem(50)
-    stacked = Network.stack(networks).evaluate(X.astype(np.float32), labels)
-    assert list(stacked) == [n.evaluate(X.astype(np.float32), labels) for n in networks]
+    X = X.astype(np.float32)
+    stack = Network.stack(networks)
+    assert list(stack.evaluate(X, labels)) == [n.evaluate(X, labels) for n in networks]
+    outputs = stack.feedforward(X)
+    for k, network in enumerate(networks):
+        assert outputs[k].tobytes() == network.feedforward(X).tobytes()

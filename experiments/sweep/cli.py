@@ -16,6 +16,7 @@ from experiments.store.columns import FAILED, FINISHED
 from experiments.store.store import ResultsStore
 from experiments.sweep import runner
 from experiments.sweep.config import load_sweep
+from experiments.sweep.groups import make_groups
 from experiments.sweep.progress import Display
 from experiments.sweep.worker import WorkerSettings
 
@@ -43,6 +44,10 @@ def build_parser():
                         help="rerun trials recorded as failed (not diverged: those would again)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="stop at the first trial that fails or diverges")
+    parser.add_argument("--no-stack", action="store_true",
+                        help="train every trial alone; by default trials that differ only in "
+                             "seed, eta, lmbda or early stopping, with small steps, are trained "
+                             "together as one stack of networks (the same results, faster)")
     parser.add_argument("--checkpoint-every", type=non_negative_float, default=2.0,
                         metavar="SECONDS",
                         help="save each running trial's state at the end of an epoch at most "
@@ -86,7 +91,7 @@ def run_sweep(args):
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
             settings = WorkerSettings(data_dir, str(out.resolve()), sweep.save_networks,
                                       args.checkpoint_every)
-            groups = [(trial,) for trial in trials]
+            groups = make_groups(trials, args.jobs, stack=not args.no_stack)
             unfinished = execute(groups, store, display, args.jobs, settings, args.fail_fast)
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
         if unfinished is None:
