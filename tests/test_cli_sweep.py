@@ -88,6 +88,19 @@ def test_rerun_skips_recorded_trials_and_force_reruns_them(small, tmp_path):
     assert len(rows(runs_csv.with_name("metrics.csv"))) == 8  # replaced, not appended
 
 
+def test_an_edited_comment_or_reference_relabels_without_rerunning(small, tmp_path):
+    assert sweep(small, "--no-report", cwd=tmp_path).returncode == 0
+    small.write_text(SMALL.replace('comment: "hidden, with a comma"',
+                                   'comment: renamed, reference: 0.9, source: a book'))
+    result = sweep(small, "--no-report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "0 of 4 trials to run" in result.stdout
+    assert "updated the comment, reference or source of 2 recorded trial(s)" in result.stdout
+    runs = rows(tmp_path / "results" / "small" / "runs.csv")
+    assert [(r["comment"], r["reference"], r["source"]) for r in runs[:2]] == \
+        [("renamed", "0.9", "a book")] * 2
+
+
 def test_retry_failed_reruns_only_failed_trials(small, tmp_path):
     assert sweep(small, "--no-report", cwd=tmp_path).returncode == 0
     runs_csv = tmp_path / "results" / "small" / "runs.csv"

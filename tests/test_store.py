@@ -295,3 +295,18 @@ def test_files_written_before_a_column_was_added_are_read_and_upgraded(tmp_path)
     assert column(tmp_path / "runs.csv", "momentum") == ["0.0", "0.0"]
     assert (tmp_path / "metrics.csv").read_text().splitlines()[:2] == [
         ",".join(METRIC_COLUMNS), "old,1,0.25,0.5,0.5,1.0,"]
+
+
+def test_relabel_changes_only_labels_that_differ_and_rewrites_once(tmp_path):
+    with ResultsStore(tmp_path, order=["a", "b"]) as store:
+        record(store, "a")
+        record(store, "b")
+        before = (tmp_path / "runs.csv").stat().st_mtime_ns
+        assert store.relabel({"a": {"comment": "", "reference": None, "source": ""}}) == []
+        assert (tmp_path / "runs.csv").stat().st_mtime_ns == before  # nothing changed: no write
+        assert store.relabel({"b": {"comment": "new", "reference": 0.9507, "source": "book"},
+                              "zz": {"comment": "not recorded"}}) == ["b"]
+        rows = store.runs()
+    assert (rows["b"]["comment"], rows["b"]["reference"], rows["b"]["source"]) == \
+        ("new", "0.9507", "book")
+    assert rows["b"]["accuracy"] == rows["a"]["accuracy"] == "0.5"  # results untouched

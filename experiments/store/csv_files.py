@@ -82,11 +82,12 @@ def csv_text(columns, rows):
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({column: _cell(row.get(column)) for column in columns})
+        writer.writerow({column: csv_cell(row.get(column)) for column in columns})
     return buffer.getvalue()
 
 
-def _cell(value):
+def csv_cell(value):
+    """A value as the CSV files hold it: None empty, floats in their shortest exact form."""
     if value is None:
         return ""
     if isinstance(value, float):  # np.float64 too, whose repr is "np.float64(...)"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from experiments.errors import ResultsError
 from experiments.store.columns import METRIC_COLUMNS, METRICS_FILE, RUN_COLUMNS, RUNS_FILE
-from experiments.store.csv_files import csv_text, read_csv_rows, write_text
+from experiments.store.csv_files import csv_cell, csv_text, read_csv_rows, write_text
 
 LOCK_FILE = ".lock"
 
@@ -93,6 +93,22 @@ class ResultsStore:
                    csv_text(METRIC_COLUMNS, self._ordered(metrics + list(metric_rows))))
         recorded[run_id] = run_row
         write_text(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
+
+    def relabel(self, labels):
+        """Set label fields (comment, reference, source: what names a trial, not what it
+        trained) of recorded trials: {run_id: {column: value}}. Rewrites runs.csv once, and
+        only when some value changed; returns the run_ids changed."""
+        recorded = self.runs()
+        changed = []
+        for run_id, fields in labels.items():
+            row = recorded.get(run_id)
+            new = {column: str(csv_cell(value)) for column, value in fields.items()}
+            if row is not None and any(row[column] != text for column, text in new.items()):
+                row.update(new)
+                changed.append(run_id)
+        if changed:
+            write_text(self.runs_path, csv_text(RUN_COLUMNS, self._ordered(recorded.values())))
+        return changed
 
     def _ordered(self, rows):
         """Rows sorted by their run's place in the sweep; a stable sort keeps epochs in order."""

@@ -85,6 +85,10 @@ def run_sweep(args):
         display.expect(trials)
         display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
                      f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
+        relabelled = store.relabel({trial.run_id: runner.labels(trial) for trial in sweep.trials})
+        if relabelled:  # an edited comment or reference: the trial's results still stand
+            display.line(f"updated the comment, reference or source of {len(relabelled)} "
+                         f"recorded trial(s) from {sweep.path}")
         unfinished = []
         if trials:
             # Located (and downloaded, if need be) once here, so that workers only read.

@@ -145,6 +145,11 @@ def metric_rows(result):
              "seconds": round(r.seconds, 4), "eta": r.eta} for r in result.records]
 
 
+def labels(trial):
+    """The runs.csv fields of a trial that name it without changing what it trains."""
+    return {"comment": trial.comment, "reference": trial.reference, "source": trial.source}
+
+
 def run_info(result, git_commit):
     """The content of a trial's run.json: everything needed to tell how its row came to be."""
     summary = run_summary(result)
