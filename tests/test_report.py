@@ -260,7 +260,7 @@ def runs_text(rows=RUNS):
     (runs_text().replace("0.7612", "76.12"),
      "{runs}: line 5: accuracy: expected a fraction between 0 and 1, got '76.12'"),
     (runs_text().replace(",finished,0.95,", ",done,0.95,"),
-     "{runs}: line 2: status: expected one of finished, diverged, failed, got 'done'"),
+     "{runs}: line 2: status: expected one of finished, diverged, failed, pruned, got 'done'"),
     (runs_text().replace("784-10,", "784 10,"),
      "{runs}: line 5: layers: expected sizes like 784-30-10, got '784 10'"),
     (runs_text().replace(",0.7612,0.7612,3,", ",,0.7612,3,"),

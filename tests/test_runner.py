@@ -152,7 +152,7 @@ class Tracker:
         self.sleep = sleep
         self.lock = threading.Lock()
 
-    def run_group(self, group, settings=None, progress=None):
+    def run_group(self, group, settings=None, progress=None, rungs=(), starts=None):
         with self.lock:
             self.started.extend(group)
             self.max_in_flight = max(self.max_in_flight, len(self.started) - len(self.results))
@@ -215,7 +215,7 @@ def test_on_result_false_lets_the_trials_in_flight_complete(monkeypatch):
 
 def test_run_trials_passes_the_settings_and_progress_to_each_group(monkeypatch):
     seen = []
-    monkeypatch.setattr(runner, "run_group", lambda group, settings, progress:
+    monkeypatch.setattr(runner, "run_group", lambda group, settings, progress, rungs, starts:
                         seen.append((settings, progress)) or [result_of(t) for t in group])
     queue, settings = object(), WorkerSettings(data_dir="/data")
     run_trials(GROUPS[:2], InlineExecutor(), 1, lambda result: None, settings, progress=queue)

@@ -62,7 +62,7 @@ def test_columns_and_statuses():
     assert {"status", "accuracy", "best_accuracy", "best_epoch", "cost_function"} <= set(RUN_COLUMNS)
     assert METRIC_COLUMNS == ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds",
                               "eta")
-    assert STATUSES == ("finished", "diverged", "failed")
+    assert STATUSES == ("finished", "diverged", "failed", "pruned")
 
 
 def test_lock_file_names_the_holder(tmp_path):

@@ -27,9 +27,9 @@ def added_columns(columns):
     """The columns of `columns` (RUN_COLUMNS or METRIC_COLUMNS) added after the first release."""
     return {RUN_COLUMNS: ADDED_RUN_COLUMNS, METRIC_COLUMNS: ADDED_METRIC_COLUMNS}.get(columns, {})
 
-# status of a recorded trial
-FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"
-STATUSES = (FINISHED, DIVERGED, FAILED)
+# status of a recorded trial; pruned: stopped by early termination (ASHA) at a rung
+FINISHED, DIVERGED, FAILED, PRUNED = "finished", "diverged", "failed", "pruned"
+STATUSES = (FINISHED, DIVERGED, FAILED, PRUNED)
 
 # What a trial did rather than what it was; every other runs.csv column is configuration,
 # by which the report tells trials apart and merges their seeds.

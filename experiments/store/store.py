@@ -72,6 +72,12 @@ class ResultsStore:
         """Recorded trials: run_id -> runs row (dict of strings)."""
         return {row["run_id"]: row for row in read_csv_rows(self.runs_path, RUN_COLUMNS)}
 
+    def metrics(self):
+        """The metrics rows of recorded trials (dicts of strings), in the file's order."""
+        recorded = self.runs()
+        return [row for row in read_csv_rows(self.metrics_path, METRIC_COLUMNS)
+                if row["run_id"] in recorded]
+
     def record(self, run_row, metric_rows, config_text, run_info):
         """Record one completed (finished, diverged or failed) trial, replacing an older record."""
         run_id = run_row["run_id"]

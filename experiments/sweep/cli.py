@@ -12,7 +12,7 @@ from tabulate import tabulate
 from experiments.argtypes import non_negative_float, positive_int
 from experiments.data.datasets import locate
 from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
-from experiments.store.columns import FAILED, FINISHED
+from experiments.store.columns import FAILED, FINISHED, PRUNED
 from experiments.store.store import ResultsStore
 from experiments.sweep import runner
 from experiments.sweep.config import load_sweep
@@ -96,7 +96,10 @@ def run_sweep(args):
             settings = WorkerSettings(data_dir, str(out.resolve()), sweep.save_networks,
                                       args.checkpoint_every)
             groups = make_groups(trials, args.jobs, stack=not args.no_stack)
-            unfinished = execute(groups, store, display, args.jobs, settings, args.fail_fast)
+            rungs = runner.rungs_of(sweep.early_terminate, sweep.trials, store.runs(),
+                                    store.metrics(), *metric_of(sweep))
+            unfinished = execute(groups, store, display, args.jobs, settings, args.fail_fast,
+                                 rungs, metric_of(sweep)[0])
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
         if unfinished is None:
             display.line("rerun the same command to resume: recorded trials are skipped")
@@ -109,7 +112,14 @@ def run_sweep(args):
     return EXIT_TRIALS_FAILED if failed or stopped else EXIT_OK
 
 
-def execute(groups, store, display, jobs, settings, fail_fast):
+def metric_of(sweep):
+    """(metric, goal) by which a sweep's trials are compared: its search's, else validation."""
+    return (sweep.search.metric, sweep.search.goal) if sweep.search else \
+        ("validation_accuracy", "maximize")
+
+
+def execute(groups, store, display, jobs, settings, fail_fast, rungs=None,
+            metric="validation_accuracy"):
     """Run the groups of trials, recording each trial as its group completes.
 
     Returns the results that did not finish (failed or diverged), or None when interrupted
@@ -121,7 +131,7 @@ def execute(groups, store, display, jobs, settings, fail_fast):
     def on_result(result):
         runner.record(store, result, commit)
         display.result(result)
-        if result.status != FINISHED:
+        if result.status not in (FINISHED, PRUNED):
             unfinished.append(result)
         return not (fail_fast and unfinished)
 
@@ -131,7 +141,8 @@ def execute(groups, store, display, jobs, settings, fail_fast):
     try:
         runner.run_trials(groups, executor, jobs, on_result, settings,
                           progress=display if queue is None else None,
-                          on_tick=lambda: _drain(queue, display))
+                          on_tick=lambda: _drain(queue, display), rungs=rungs, metric=metric,
+                          on_pause=lambda result: runner.keep_checkpoint(store, result))
         executor.shutdown(wait=True)
     except KeyboardInterrupt:
         if jobs > 1:

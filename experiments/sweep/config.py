@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional, Union
 
@@ -19,9 +19,10 @@ import yaml
 from experiments.errors import ConfigError
 from experiments.sweep import values
 from experiments.sweep.overrides import did_you_mean, sort_overrides
+from experiments.sweep.search import Asha, Search, parse_asha, parse_search
 
 TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "save_networks", "defaults", "seeds", "trials",
-                  "grid")
+                  "grid", "search", "early_terminate")
 # and seeds, which sort_overrides knows
 COMMAND_LINE_SETTINGS = ("name", "dataset", "data_dir", "save_networks")
 _READ_ERRORS = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory",
@@ -90,8 +91,30 @@ class Sweep:
     path: Path  # the config file as the user named it
     dataset: str
     data_dir: Optional[str]
-    trials: tuple  # of TrialConfig, in expansion order
+    trials: tuple  # of TrialConfig, in expansion order (a tpe search adds its own as it goes)
     save_networks: str = "final"  # which trained networks each trial keeps: final, final+best, none
+    search: Optional[Search] = None  # the search: block, if any
+    early_terminate: Optional[Asha] = None  # ASHA, from search: or the top level
+    expansion: Optional["Expansion"] = field(default=None, compare=False, repr=False)  # for tpe
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """The checked parts of a sweep file that make trials of a configuration: every entry of
+    `trials` x every combination of `grid` x every seed, each with the configuration's values
+    (a sampled search configuration is crossed with them as the grid is)."""
+
+    prefix: str
+    dataset: str
+    defaults: dict
+    entries: list
+    axes: list
+    seeds: object  # _Axis or None
+    fixed: dict
+
+    def trials(self, configurations=({},)):
+        return _expand(self.prefix, self.dataset, self.defaults, self.entries, self.axes,
+                       self.seeds, self.fixed, configurations)
 
 
 # dataset is the sweep's, set at the top level; every other field is a trial key
@@ -137,8 +160,31 @@ def load_sweep(path, overrides=()) -> Sweep:
     defaults, entries, axes = _sections(document, prefix, dataset)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
-    trials = _expand(prefix, dataset, defaults, entries, axes, seeds, fixed)
-    return Sweep(name, Path(path), dataset, data_dir, trials, save_networks)
+    search, early_terminate = _search(document, prefix, dataset)
+    expansion = Expansion(prefix, dataset, defaults, entries, axes, seeds, fixed)
+    if search is None:
+        trials = expansion.trials()
+    elif search.method == "random":
+        trials = expansion.trials(search.configurations())
+    else:  # tpe: chosen one by one as results come in (sweep/tpe.py)
+        expansion.trials()  # checks the file's own parts now, before anything trains
+        trials = ()
+    return Sweep(name, Path(path), dataset, data_dir, trials, save_networks, search,
+                 early_terminate, expansion)
+
+
+def _search(document, prefix, dataset):
+    """(Search or None, Asha or None) of the search: and early_terminate: blocks."""
+    search = None
+    if document.get("search") is not None:
+        search = parse_search(document["search"], f"{prefix}: search", TRIAL_KEYS, dataset)
+    early = document.get("early_terminate")
+    if early is not None and search is not None and search.early_terminate is not None:
+        raise ConfigError(f"{prefix}: early_terminate: given twice, at the top level and in "
+                          f"search; keep one")
+    if early is not None:
+        return search, parse_asha(early, f"{prefix}: early_terminate")
+    return search, search.early_terminate if search else None
 
 
 def _seeds_to_run(command_line, document, prefix, defaults, entries, axes):
@@ -251,42 +297,52 @@ def _check_no_seed(prefix, defaults, entries, axes):
                           f"(seeds already repeats every trial for each seed)")
 
 
-def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed):
-    """The TrialConfigs of entries x grid x seeds, in that nested order; no two alike."""
+def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configurations=({},)):
+    """The TrialConfigs of configurations x entries x grid x seeds, in that nested order; no
+    two alike. A configuration (a sampled one of a search) overrides the entries and the grid;
+    the command line overrides it."""
     for axis in (*axes, seeds):
         if axis is not None and not axis.values:
             raise ConfigError(f"{prefix}: empty sweep: no trials to run "
                               f"({axis.label} is an empty list)")
     seeds = seeds or _Axis("seed", [None], "")
-    settable = {*defaults, *fixed, *(axis.key for axis in axes)}
+    settable = {*defaults, *fixed, *(axis.key for axis in axes), *configurations[0]}
     trials, origins = [], []
-    for entry_index, (label, entry) in enumerate(entries):
-        if "layers" not in settable and "layers" not in entry:
-            raise ConfigError(f"{prefix}: {label or 'defaults'}.layers: required key missing")
-        for combination in itertools.product(*(enumerate(axis.values) for axis in axes)):
-            values = {**BUILTIN_DEFAULTS, **defaults, **entry,
-                      **{axis.key: value for axis, (_, value) in zip(axes, combination)}, **fixed}
-            for seed_index, seed in enumerate(seeds.values):
-                if seed is not None:
-                    values["seed"] = seed
-                trials.append(TrialConfig(dataset=dataset, **values))
-                origins.append((entry_index, *(i for i, _ in combination), seed_index))
-    _check_unique(prefix, trials, origins, entries, axes, seeds)
-    return tuple(trials)
+    for config_index, configuration in enumerate(configurations):
+        for entry_index, (label, entry) in enumerate(entries):
+            if "layers" not in settable and "layers" not in entry:
+                raise ConfigError(f"{prefix}: {label or 'defaults'}.layers: required key missing")
+            for combination in itertools.product(*(enumerate(axis.values) for axis in axes)):
+                values = {**BUILTIN_DEFAULTS, **defaults, **entry,
+                          **{axis.key: value for axis, (_, value) in zip(axes, combination)},
+                          **configuration, **fixed}
+                for seed_index, seed in enumerate(seeds.values):
+                    if seed is not None:
+                        values["seed"] = seed
+                    trials.append(TrialConfig(dataset=dataset, **values))
+                    origins.append((config_index, entry_index, *(i for i, _ in combination),
+                                    seed_index))
+    return _unique(prefix, trials, origins, axes, seeds)
 
 
-def _check_unique(prefix, trials, origins, entries, axes, seeds):
-    """Two trials with one run_id would share a results folder: name both where they differ."""
-    first_of = {}
+def _unique(prefix, trials, origins, axes, seeds):
+    """The trials, each once. Two with one run_id would share a results folder: an error that
+    names both where they differ, unless they are two draws of one search configuration
+    (a random search over a few values draws some twice): then the first stands."""
+    first_of, unique = {}, []
     for trial, origin in zip(trials, origins):
         if trial.run_id not in first_of:
             first_of[trial.run_id] = origin
+            unique.append(trial)
             continue
         earlier = first_of[trial.run_id]
-        labels = ["trials"] + [axis.label for axis in axes] + [seeds.label]
         part = next(i for i, (a, b) in enumerate(zip(earlier, origin)) if a != b)
+        if part == 0:
+            continue
+        labels = ["search", "trials"] + [axis.label for axis in axes] + [seeds.label]
         raise ConfigError(f"{prefix}: {labels[part]}[{origin[part]}]: same configuration as "
                           f"{labels[part]}[{earlier[part]}] (run id {trial.run_id})")
+    return tuple(unique)
 
 
 def _seeds(value, where, label, indexed=True):

@@ -3,7 +3,7 @@
 import sys
 import time
 
-from experiments.store.columns import DIVERGED, FAILED, FINISHED
+from experiments.store.columns import DIVERGED, FAILED, FINISHED, PRUNED
 
 
 def percent(fraction):
@@ -40,7 +40,7 @@ class Display:
         self.labels = {}  # run_id -> (layers label, epochs), to show events of running trials
         self.ended = set()  # run_ids whose result is in: their late queued events are stale
         self.started = time.monotonic()
-        self.counts = {FINISHED: 0, DIVERGED: 0, FAILED: 0}
+        self.counts = {FINISHED: 0, DIVERGED: 0, FAILED: 0, PRUNED: 0}
 
     def expect(self, trials):
         for trial in trials:
@@ -80,6 +80,9 @@ class Display:
             best = max(records, key=lambda r: r.accuracy)
             outcome = (f"{percent(records[-1].accuracy)} (best {percent(best.accuracy)} at epoch "
                        f"{best.epoch}), {records[-1].seconds:.2f} s/epoch")
+        elif result.status == PRUNED:
+            outcome = (f"PRUNED at epoch {records[-1].epoch} (validation "
+                       f"{percent(records[-1].validation_accuracy)})")
         else:
             outcome = f"{result.status.upper()}: {result.error}"
         self._clear()

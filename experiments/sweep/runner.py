@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import platform
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -20,9 +21,16 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 from experiments.data.datasets import TRAINING_IMAGES
-from experiments.store.artifacts import CHECKPOINT_FILE, NETWORK_FILES, remove_files, write_network
-from experiments.store.columns import FAILED, FINISHED
-from experiments.sweep.worker import WorkerSettings, init_worker, mini_batch_size, run_group
+from experiments.store.artifacts import (
+    CHECKPOINT_FILE,
+    NETWORK_FILES,
+    remove_files,
+    write_checkpoint,
+    write_network,
+)
+from experiments.store.columns import FAILED, FINISHED, PRUNED
+from experiments.sweep.asha import Rungs
+from experiments.sweep.worker import PAUSED, WorkerSettings, init_worker, mini_batch_size, run_group
 from nn.network import parameter_count
 
 
@@ -71,32 +79,76 @@ def select_trials(trials, recorded, force=False, retry_failed=False):
 
 
 def run_trials(groups, executor, jobs, on_result, settings=WorkerSettings(), progress=None,
-               on_tick=None):
+               on_tick=None, rungs=None, metric="validation_accuracy", on_pause=None):
     """Run groups of trials (tuples, each trained together) with at most `jobs` groups in
     flight; call on_result(result) for each trial's TrialResult as its group completes.
 
     `progress` goes to the workers, which put EpochEvents in it; on_tick() is called about
     ten times a second, for the caller to drain it. on_result returning False stops
     submitting new groups (--fail-fast); those in flight still complete and are recorded.
+    rungs (asha.Rungs): early termination. A trial pauses at each rung, on_pause(result)
+    sees it (to keep its checkpoint), and the rungs decide on its `metric` there: it goes
+    on from where it paused, with the others of its group that go on (ahead of the groups
+    not started yet), or its result is handed on as pruned.
     """
     # With several workers, longest first: a long group started last would leave the other
     # workers idle at the end (rows are written in sweep order whatever the order of runs).
     pending = sorted(groups, key=group_cost, reverse=True) if jobs > 1 else list(groups)
+    pending = [(tuple(group), {}) for group in pending]  # (trials, {run_id: Checkpoint})
     in_flight = set()
     keep_going = True
     while pending or in_flight:
         while keep_going and pending and len(in_flight) < jobs:
-            in_flight.add(executor.submit(run_group, tuple(pending.pop(0)), settings, progress))
+            group, starts = pending.pop(0)
+            stops = tuple(rungs.rungs_below(group[0].epochs)) if rungs else ()
+            in_flight.add(executor.submit(run_group, group, settings, progress, stops, starts))
         if not in_flight:
             break
         done, in_flight = concurrent.futures.wait(
             in_flight, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
+            going_on = {}
             for result in future.result():
+                if result.status == PAUSED:
+                    if on_pause is not None:
+                        on_pause(result)
+                    if rungs.promote(len(result.records), metric_value(result.records, metric)):
+                        going_on[result.trial] = result.checkpoint
+                        continue
+                    result = replace(result, status=PRUNED, checkpoint=None)
                 if on_result(result) is False:
                     keep_going = False
+            if going_on:
+                pending.insert(0, (tuple(going_on), {t.run_id: c for t, c in going_on.items()}))
         if on_tick is not None:
             on_tick()
+
+
+def metric_value(records, metric):
+    """A trial's `metric` after its last epoch (validation_accuracy or cost); None counts as
+    the worst."""
+    value = getattr(records[-1], metric) if records else None
+    if value is None:
+        return float("-inf") if metric == "validation_accuracy" else float("inf")
+    return value
+
+
+def rungs_of(early_terminate, trials, recorded_runs, recorded_metrics, metric, goal):
+    """asha.Rungs with the values that the sweep's recorded trials reached at each rung (an
+    earlier run of the same sweep), in sweep order; None without early termination."""
+    if early_terminate is None:
+        return None
+    rungs = Rungs(early_terminate.min_epochs, early_terminate.reduction_factor,
+                  maximize=goal == "maximize")
+    by_epoch = {(row["run_id"], int(row["epoch"])): row for row in recorded_metrics}
+    for trial in trials:
+        if trial.run_id not in recorded_runs:
+            continue
+        for rung in rungs.rungs_below(trial.epochs):
+            row = by_epoch.get((trial.run_id, rung))
+            if row is not None and row.get(metric) not in (None, ""):
+                rungs.record(rung, float(row[metric]))
+    return rungs
 
 
 def group_cost(group):
@@ -131,7 +183,9 @@ def run_summary(result):
         "best_accuracy": accuracies[best] if records else None,
         "best_epoch": records[best].epoch if records else None,
         "validation_accuracy": records[-1].validation_accuracy if records else None,
-        "epochs_run": len(records), "stopped": records[-1].stopped if records else "",
+        "epochs_run": len(records),
+        "stopped": (f"pruned by ASHA at epoch {len(records)}" if result.status == PRUNED
+                    else records[-1].stopped if records else ""),
         "train_seconds": round(train_seconds, 4),
         "seconds_per_epoch": round(train_seconds / len(records), 4) if records else None,
         "comment": trial.comment, "reference": trial.reference, "source": trial.source,
@@ -182,6 +236,13 @@ def record(store, result, git_commit):
     store.record(run_summary(result), metric_rows(result), config_text(result.trial),
                  run_info(result, git_commit))
     remove_files(trial_dir, [CHECKPOINT_FILE])
+
+
+def keep_checkpoint(store, result):
+    """Write a paused trial's checkpoint, so that a rerun goes on from its rung."""
+    if result.checkpoint is not None:
+        write_checkpoint(store.directory / result.trial.run_id / CHECKPOINT_FILE,
+                         result.trial.run_id, result.checkpoint)
 
 
 def config_text(trial):

@@ -31,6 +31,7 @@ from experiments.store.artifacts import (
 from experiments.store.columns import DIVERGED, FAILED, FINISHED
 from nn import DivergedError, Member, Network, Trainer
 
+PAUSED = "paused"  # stopped at a rung, for the sweep to decide whether it goes on; not recorded
 _DATASETS = {}  # (name, data_dir) -> DataSet: each worker reads a data set once, not per trial
 _WORKER = {}  # in a worker process: its BLAS limit (kept alive) and its progress queue
 
@@ -66,6 +67,7 @@ class TrialResult:
     best_network: Optional[Network] = None  # after the best epoch by validation accuracy
     resumed_from: int = 0  # the epoch of the checkpoint it went on from (0: none)
     stack_size: int = 1  # how many trials were trained together with it, itself included
+    checkpoint: Optional[Checkpoint] = None  # of a PAUSED trial: where it goes on from
 
 
 @dataclass(frozen=True)
@@ -88,19 +90,23 @@ def run_trial(trial, settings=WorkerSettings(), progress=None):
     return run_group((trial,), settings, progress)[0]
 
 
-def run_group(trials, settings=WorkerSettings(), progress=None):
+def run_group(trials, settings=WorkerSettings(), progress=None, rungs=(), starts=None):
     """Train `trials` together and return a TrialResult for each, in their order.
 
     They must agree on everything but seed, eta, lmbda and the labels (sweep.groups makes
     such groups). A divergence ends a trial with status diverged, a known error (a data
     set missing, memory) every trial of the group with status failed; anything else (a
     bug) propagates. In a worker process, progress defaults to the worker's queue.
+    rungs: epochs (ASHA's, sweep/asha.py) at which a trial stops with status PAUSED and its
+    Checkpoint, for the sweep to decide; each trial stops at the first past where it starts.
+    starts: {run_id: Checkpoint} to go on from, rather than from a checkpoint file or anew.
     """
     progress = progress if progress is not None else _WORKER.get("progress")
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     try:
-        return _GroupRun(trials, settings, progress, started_at, start).run()
+        return _GroupRun(trials, settings, progress, started_at, start, rungs,
+                         starts or {}).run()
     except (NNSweepError, MemoryError, FloatingPointError) as exc:
         error = f"{type(exc).__name__}: {exc}"
         return [TrialResult(trial, FAILED, (), error, started_at, time.perf_counter() - start,
@@ -110,9 +116,9 @@ def run_group(trials, settings=WorkerSettings(), progress=None):
 class _GroupRun:
     """One call of run_group: the trainer of the group, and what each trial has done so far."""
 
-    def __init__(self, trials, settings, progress, started_at, start):
+    def __init__(self, trials, settings, progress, started_at, start, rungs, starts):
         self.trials, self.settings, self.progress = list(trials), settings, progress
-        self.started_at, self.start = started_at, start
+        self.started_at, self.start, self.starts = started_at, start, starts
         first = self.trials[0]
         dataset = get_dataset(first.dataset, settings.data_dir)
         X, labels = dataset.training
@@ -120,6 +126,8 @@ class _GroupRun:
         self.checkpoints = [self._checkpoint(trial) for trial in self.trials]
         networks, members = zip(*(self._start(trial, checkpoint)
                                   for trial, checkpoint in zip(self.trials, self.checkpoints)))
+        for member in members:  # stop at the next rung past where it starts, or at the end
+            member.epochs = next((rung for rung in rungs if rung > member.epoch), member.epochs)
         network = networks[0] if len(networks) == 1 else Network.stack(networks)
         self.trainer = Trainer(network, members, training, mini_batch_size(first),
                                dataset.test, dataset.validation,
@@ -132,6 +140,8 @@ class _GroupRun:
         self.last_checkpoint = time.monotonic()
 
     def _checkpoint(self, trial):
+        if trial.run_id in self.starts:
+            return self.starts[trial.run_id]
         folder = self._folder(trial)
         return None if folder is None else read_checkpoint(folder / CHECKPOINT_FILE, trial.run_id)
 
@@ -144,7 +154,9 @@ class _GroupRun:
     def _start(trial, checkpoint):
         """(network, member) of a trial: from its checkpoint, or drawn from its seed."""
         if checkpoint is not None:
-            return checkpoint.network, Member.from_state(checkpoint.member_state)
+            member = Member.from_state(checkpoint.member_state)
+            member.epochs = trial.epochs  # not the rung it was paused at
+            return checkpoint.network, member
         rng = np.random.default_rng(trial.seed)
         network = Network(trial.layers, rng, dtype=trial.dtype, activation=trial.activation,
                           cost=trial.cost, init=trial.init)
@@ -163,7 +175,8 @@ class _GroupRun:
                 if self.progress is not None:
                     self.progress.put(EpochEvent(trial.run_id, outcome))
                 if index in self.trainer.networks:
-                    self._finish(index, FINISHED, "")
+                    paused = not outcome.stopped and len(self.records[index]) < trial.epochs
+                    self._finish(index, PAUSED if paused else FINISHED, "")
             if time.monotonic() - self.last_checkpoint >= self.settings.checkpoint_seconds:
                 self._write_checkpoints()
         return [self.results[index] for index in range(len(self.trials))]
@@ -172,15 +185,22 @@ class _GroupRun:
         keep = self.settings.save_networks
         finished = status == FINISHED and keep != "none"
         checkpoint = self.checkpoints[index]
+        started_at = checkpoint.started_at if checkpoint else self.started_at
+        wall_seconds = time.perf_counter() - self.start + (checkpoint.wall_seconds
+                                                           if checkpoint else 0.0)
+        paused = None
+        if status == PAUSED:
+            network = self.trainer.networks[index]
+            paused = Checkpoint(network, self.trainer.members[index].state(),
+                                tuple(self.records[index]), self.trainer.best_networks.get(index),
+                                wall_seconds, started_at)
         self.results[index] = TrialResult(
-            self.trials[index], status, tuple(self.records[index]), error,
-            checkpoint.started_at if checkpoint else self.started_at,
-            time.perf_counter() - self.start + (checkpoint.wall_seconds if checkpoint else 0.0),
-            peak_rss_mb(),
+            self.trials[index], status, tuple(self.records[index]), error, started_at,
+            wall_seconds, peak_rss_mb(),
             network=self.trainer.networks.get(index) if finished else None,
             best_network=self.trainer.best_networks.get(index) if finished else None,
             resumed_from=len(checkpoint.records) if checkpoint else 0,
-            stack_size=len(self.trials))
+            stack_size=len(self.trials), checkpoint=paused)
 
     def _write_checkpoints(self):
         """A checkpoint of every trial still training. One that cannot be written (a full
