@@ -25,6 +25,7 @@ FLOORS = {
     "experiments.store": 2,
     "experiments.report": 3,
     "experiments.bench": 3,
+    "experiments.predict": 3,
     "experiments.sweep": 4,
     "experiments.train": 5,
     "experiments.__main__": 6,  # dispatches to every command (by name, at run time)
