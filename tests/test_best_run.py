@@ -1,4 +1,4 @@
-"""Tests of experiments.report.best_run: the confusion matrix and the most confident mistakes of the best run, drawn from its weights when it has them, left out (report.md unchanged) when not."""
+"""Tests of experiments.report.best_run: the best run's figures drawn from its weights, or left out (report.md unchanged)."""
 
 import numpy as np
 from matplotlib.image import imread

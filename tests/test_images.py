@@ -1,4 +1,4 @@
-"""Tests of experiments.predict.images: MNIST's own form (geometry, polarity, levels) from images of any size, and one line per bad image."""
+"""Tests of experiments.predict.images: MNIST's form from images of any size and kind; one line per bad image."""
 
 import struct
 import zlib

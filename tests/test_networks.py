@@ -1,4 +1,4 @@
-"""Tests of experiments.store.networks: where a trial's network lies, and the best trial chosen by validation accuracy only."""
+"""Tests of experiments.store.networks: where a trial's network lies; the best trial, by validation accuracy only."""
 
 import pytest
 from test_store import run_row
@@ -12,8 +12,9 @@ from nn import Network, save_network
 
 def write_sweep(directory, trials, metrics=()):
     """A sweep's results directory as the runner leaves it: runs.csv with `trials`, rows of
-    RUN_COLUMNS, metrics.csv with `metrics`, a folder per trial, and in it network.npz when the row's
-    "network" is a Network (the runner saves it with nn.save_network). Returns the directory."""
+    RUN_COLUMNS, metrics.csv with `metrics`, a folder per trial, and in it network.npz when
+    the row's "network" is a Network (saved with nn.save_network, as the runner saves it).
+    Returns the directory."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RUNS_FILE).write_text(csv_text(RUN_COLUMNS, trials))
     (directory / METRICS_FILE).write_text(csv_text(METRIC_COLUMNS, metrics))

@@ -1,4 +1,4 @@
-"""Tests of sweep-predict: digits of images made from MNIST test images, --best, --mnist-test, JSON, and one line per bad input."""
+"""Tests of sweep-predict: images made from MNIST test digits, --best, --mnist-test, JSON, one line per bad input."""
 
 import json
 import subprocess

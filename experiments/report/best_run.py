@@ -1,4 +1,4 @@
-"""The best run of a sweep judged on the test set from its saved weights: its confusion matrix and most confident mistakes; not the table or the curves.
+"""The best run on the test set, from its saved weights: confusion matrix, most confident mistakes; not the table or curves.
 
 The best run is the finished trial with the highest validation accuracy among those that
 saved their network (experiments.store.networks): chosen without the test set, then shown

@@ -1,4 +1,4 @@
-"""Where a sweep's trained networks lie in its results directory, and which one is the best; not how a network is saved (nn.saving).
+"""Where a sweep's trained networks lie, and which is the best; not how a network is saved (nn.saving).
 
 A trial that kept its weights has `<run_id>/network.npz`, the network after its last epoch,
 and may have `<run_id>/network_best.npz`, the epoch of best validation accuracy.
