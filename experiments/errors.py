@@ -3,7 +3,7 @@
 from nn.errors import DivergedError, NNSweepError
 
 __all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError",
-           "ImageError"]
+           "ImageError", "ExportError"]
 
 
 class DataError(NNSweepError):
@@ -20,3 +20,7 @@ class ResultsError(NNSweepError):
 
 class ImageError(NNSweepError):
     """An image given to classify is unreadable, not a PNG or JPEG, empty, blank or too large."""
+
+
+class ExportError(NNSweepError):
+    """Results cannot be exported: the exporter's package is missing, or its store refused them."""
