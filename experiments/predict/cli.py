@@ -97,8 +97,9 @@ def find_network(target, best):
         if run is None:
             raise ResultsError(f"{target}: no finished trial has a {NETWORK_FILE} (did the sweep "
                                "keep no weights?)")
-        return run.network, (f"; the best of {run.candidates} trials with saved weights by "
-                             f"validation accuracy ({100 * run.validation_accuracy:.2f}%)")
+        trials = f"{run.candidates} trial{'s' * (run.candidates != 1)}"
+        return run.network, (f"; the best of {trials} with saved weights by validation "
+                             f"accuracy ({100 * run.validation_accuracy:.2f}%)")
     if target.is_dir():
         if not (target / NETWORK_FILE).is_file():
             hint = ("a sweep's results directory: add --best, or give one of its run folders"
