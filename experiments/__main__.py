@@ -1,4 +1,4 @@
-"""`python -m experiments [sweep|report|bench|train|show-data] ...`; a bare config path means sweep."""
+"""`python -m experiments [sweep|report|bench|predict|export|train|show-data] ...`; a bare config path means sweep."""
 
 import sys
 
@@ -6,6 +6,8 @@ COMMANDS = {
     "sweep": "experiments.sweep.cli:main",
     "report": "experiments.report.cli:main",
     "bench": "experiments.bench.cli:main",
+    "predict": "experiments.predict.cli:main",
+    "export": "experiments.export.cli:main",
     "train": "experiments.train.cli:train_main",
     "show-data": "experiments.data.cli:show_data_main",
 }

@@ -2,7 +2,8 @@
 
 from nn.errors import DivergedError, NNSweepError
 
-__all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError"]
+__all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError",
+           "ImageError", "ExportError"]
 
 
 class DataError(NNSweepError):
@@ -15,3 +16,11 @@ class ConfigError(NNSweepError):
 
 class ResultsError(NNSweepError):
     """A results directory is unreadable, malformed or in use by another sweep."""
+
+
+class ImageError(NNSweepError):
+    """An image given to classify is unreadable, not a PNG or JPEG, empty, blank or too large."""
+
+
+class ExportError(NNSweepError):
+    """Results cannot be exported: the exporter's package is missing, or its store refused them."""

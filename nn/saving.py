@@ -8,6 +8,7 @@ foreign file is one NetworkFileError naming the file, never a reshape traceback.
 """
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -38,7 +39,8 @@ def save_network(network, file):
 
 def load_network(file, name=None):
     """The Network saved in `file` (a path or a binary file object); `name` names it in errors."""
-    name = name or getattr(file, "name", None) or str(file)
+    if name is None:  # a path names itself whole; a file object by its name, if it has one
+        name = str(file) if isinstance(file, (str, os.PathLike)) else getattr(file, "name", "")
     try:
         content = file.read() if hasattr(file, "read") else Path(file).read_bytes()
     except OSError as error:

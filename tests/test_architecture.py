@@ -25,6 +25,8 @@ FLOORS = {
     "experiments.store": 2,
     "experiments.report": 3,
     "experiments.bench": 3,
+    "experiments.predict": 3,
+    "experiments.export": 4,  # reads results through the report's frames
     "experiments.sweep": 4,
     "experiments.train": 5,
     "experiments.__main__": 6,  # dispatches to every command (by name, at run time)

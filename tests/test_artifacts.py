@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from experiments.store.artifacts import (
-    BEST_NETWORK_FILE,
+    BEST_EPOCH_NETWORK_FILE,
     CHECKPOINT_FILE,
     NETWORK_FILE,
     Checkpoint,
@@ -71,7 +71,7 @@ trials:
 
 @needs_mnist
 @pytest.mark.parametrize("keep, files", [("final", {NETWORK_FILE}),
-                                         ("final+best", {NETWORK_FILE, BEST_NETWORK_FILE}),
+                                         ("final+best", {NETWORK_FILE, BEST_EPOCH_NETWORK_FILE}),
                                          ("none", set())])
 def test_a_finished_trial_keeps_the_networks_asked_for(tmp_path, keep, files):
     config = tmp_path / "nets.yaml"

@@ -242,6 +242,19 @@ def load_dataset(name="mnist", directory=None, train_size=None, environ=os.envir
     )
 
 
+def load_test_set(name="mnist", directory=None, environ=os.environ, download=True):
+    """Only the test part of data set `name`, (X, labels) as in DataSet: what a trained
+    network is judged on, read without the six times larger training file.
+
+    download=False: a DataError, rather than a download, when no directory holds the files.
+    """
+    source = _source(name)
+    where = locate(name, directory, environ, download=download)
+    images = read_images(find_file(where, FILES[2]))
+    labels = read_labels(find_file(where, FILES[3]))
+    _check_pair(where, FILES[2], images, labels, len(source.classes))
+    return _as_float(images, labels)
+
 def _checked_train_size(name, train_size, available):
     """train_size as an int in 1..available (None: all `available`)."""
     if train_size is None:

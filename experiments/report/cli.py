@@ -25,7 +25,9 @@ DESCRIPTION = f"""\
 Compare the trials of a sweep: read DIRECTORY/runs.csv and DIRECTORY/metrics.csv, print
 the comparison table and, with the default --format md and no -o, regenerate
 DIRECTORY/{REPORT_FILE}, learning_curves.png and accuracy_vs_parameters.png from the same
-rows (filters, sort and --top apply to the figures too)."""
+rows (filters, sort and --top apply to the figures too). When some of those trials saved
+their network, the best of them by validation accuracy is also shown on the test set:
+confusion_matrix.png and confident_mistakes.png, drawn from its network.npz."""
 
 EPILOG = f"""\
 columns (of --filter, --sort-by and the header of --format csv):
@@ -69,6 +71,9 @@ def build_parser():
     parser.add_argument("--no-aggregate", action="store_true",
                         help="a row (and a line) per trial; by default trials that differ only "
                              "in their seed are merged: n seeds, mean ± sample standard deviation")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where the test set is, for the best run's confusion matrix and "
+                             "mistakes (default: $MNIST_DIR, else the cache; never downloaded)")
     return parser
 
 
@@ -95,7 +100,9 @@ def main(argv=None) -> int:
             return 0
         sys.stdout.write(text)
         if args.output is None and args.format == "md":
-            written = write_report_files(results, table, _selection(args))
+            written, notes = write_report_files(results, table, _selection(args), args.data_dir)
+            for note in notes:
+                print(f"sweep-report: note: {note}", file=sys.stderr)
             print(f"sweep-report: wrote {', '.join(map(str, written))}", file=sys.stderr)
     except NNSweepError as error:
         print(f"sweep-report: {error}", file=sys.stderr)

@@ -18,12 +18,11 @@ import numpy as np
 
 from experiments.errors import ResultsError
 from experiments.files import write_atomically
+from experiments.store.networks import BEST_EPOCH_NETWORK_FILE, NETWORK_FILE
 from nn import EpochRecord, Network, save_network
 
-NETWORK_FILE = "network.npz"
-BEST_NETWORK_FILE = "network_best.npz"
 CHECKPOINT_FILE = "checkpoint.npz"
-NETWORK_FILES = (NETWORK_FILE, BEST_NETWORK_FILE)
+NETWORK_FILES = (NETWORK_FILE, BEST_EPOCH_NETWORK_FILE)  # what TrialResult.network, best_network go to
 _CHECKPOINT_FORMAT = "nn-sweep checkpoint 1"
 
 

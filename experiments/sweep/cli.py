@@ -105,7 +105,7 @@ def run_sweep(args):
             display.line("rerun the same command to resume: recorded trials are skipped")
             return EXIT_INTERRUPTED
         if not args.no_report and store.runs():  # under the lock: one writer of report files
-            write_report(out, display)
+            write_report(out, display, args.data_dir or sweep.data_dir)
     # A diverged trial is a result (eta too large, say); a failed one, or a stop, is not.
     stopped = args.fail_fast and unfinished
     failed = any(result.status == FAILED for result in unfinished)
@@ -184,14 +184,16 @@ def print_dry_run(sweep, out):
           f"results in {out}")
 
 
-def write_report(out, display):
+def write_report(out, display, data_dir=None):
     # Imported here: pandas and matplotlib take a second to import, which --dry-run,
     # bad-config errors and workers need not pay.
     from experiments.report.page import write_report as write
 
     try:
-        paths = write(out)
+        paths, notes = write(out, data_dir)
     except NNSweepError as error:
         display.line(f"sweep: report not written: {error}")
         return
+    for note in notes:
+        display.line(f"report: note: {note}")
     display.line("report: " + ", ".join(str(path) for path in paths))
