@@ -145,13 +145,11 @@ def test_asha_promotion_rule_on_hand_made_curves():
         [True, False, True, True, False]
 
 
-def test_rungs_are_restored_from_the_recorded_trials_in_sweep_order():
-    from experiments.sweep.config import TrialConfig
-    trials = [TrialConfig(layers=(784, 10), epochs=9, seed=seed) for seed in range(3)]
-    runs = {trials[0].run_id: {}, trials[2].run_id: {}}
-    metrics = [{"run_id": t.run_id, "epoch": str(epoch), "validation_accuracy": str(0.1 * epoch + s)}
-               for s, t in enumerate(trials) for epoch in range(1, 10)]
-    rungs = rungs_of(Asha(1, 3), trials, runs, metrics, "validation_accuracy", "maximize")
+def test_rungs_are_restored_from_the_recorded_trials_in_their_order():
+    runs = {"a": {"epochs": "9"}, "c": {"epochs": "9"}}
+    metrics = [{"run_id": run_id, "epoch": str(epoch), "validation_accuracy": str(0.1 * epoch + s)}
+               for s, run_id in enumerate("abc") for epoch in range(1, 10)]
+    rungs = rungs_of(Asha(1, 3), runs, metrics, "validation_accuracy", "maximize")
     assert rungs.values == {1: [pytest.approx(0.1), pytest.approx(2.1)],
                             3: [pytest.approx(0.3), pytest.approx(2.3)]}
 
@@ -188,3 +186,60 @@ def test_a_search_with_asha_records_pruned_trials_deterministically_and_skips_th
     rerun = subprocess.run([str(SWEEP), str(config), "--out", "first", "--no-report"],
                            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert "0 of 6 trials to run" in rerun.stdout
+
+
+TPE = """\
+name: tpe
+defaults: {{epochs: {epochs}, train_size: 2000}}
+search:
+  method: tpe
+  count: {count}
+  seed: 0
+  parameters:
+    eta: {{distribution: log_uniform_values, min: 0.1, max: 10}}
+    layers: {{values: [[784, 10], [784, 20, 10]]}}
+"""
+
+
+def study_states(directory):
+    optuna = pytest.importorskip("optuna")
+    backend = optuna.storages.journal.JournalFileBackend(str(directory / "study.journal"))
+    study = optuna.load_study(study_name="tpe", storage=optuna.storages.JournalStorage(backend))
+    return [trial.state.name for trial in study.trials]
+
+
+@pytest.mark.skipif(not MNIST_DIR, reason="set MNIST_DIR to a directory with MNIST")
+def test_an_interrupted_tpe_search_resumes_its_study_and_ends_with_count_configurations(
+        write, tmp_path):
+    pytest.importorskip("optuna", reason="the optuna extra is not installed")
+    import signal
+    import time
+    config = write(TPE.format(epochs=12, count=5))
+    env = {**os.environ, "MNIST_DIR": MNIST_DIR}
+    out = tmp_path / "results" / "tpe"
+    process = subprocess.Popen([str(SWEEP), str(config), "--no-report"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not (out / "runs.csv").exists()
+                                           or len(rows(out / "runs.csv")) < 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    recorded = len(rows(out / "runs.csv"))
+    assert process.returncode == 130 and 2 <= recorded < 5
+    assert study_states(out).count("RUNNING") >= 1  # asked when interrupted, never told
+    result = subprocess.run([str(SWEEP), str(config), "--no-report"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"{5 - recorded} of 5 trials to run" in result.stdout
+    assert study_states(out) == ["COMPLETE"] * 5
+    assert len({row["run_id"] for row in rows(out / "runs.csv")}) == 5
+
+
+def test_tpe_without_optuna_is_one_line(write, monkeypatch, capsys, tmp_path):
+    from experiments.sweep.cli import main
+    monkeypatch.setitem(sys.modules, "optuna", None)  # as if not installed
+    monkeypatch.chdir(tmp_path)
+    assert main([str(write(TPE.format(epochs=1, count=2))), "--no-report"]) == 2
+    assert capsys.readouterr().err == ('sweep: search.method: tpe needs Optuna: pip install '
+                                       '"nn-sweep[optuna]" (or use method: random)\n')

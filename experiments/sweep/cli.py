@@ -15,7 +15,7 @@ from experiments.errors import ConfigError, DataError, NNSweepError, ResultsErro
 from experiments.store.columns import FAILED, FINISHED, PRUNED
 from experiments.store.store import ResultsStore
 from experiments.sweep import runner
-from experiments.sweep.config import load_sweep
+from experiments.sweep.config import TrialConfig, load_sweep
 from experiments.sweep.groups import make_groups
 from experiments.sweep.progress import Display
 from experiments.sweep.worker import WorkerSettings
@@ -80,27 +80,30 @@ def run_sweep(args):
         print_dry_run(sweep, out)
         return EXIT_OK
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
-        trials = runner.select_trials(sweep.trials, store.runs(), args.force, args.retry_failed)
-        display = Display(len(trials))
-        display.expect(trials)
-        display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
+        recorded = store.runs()
+        plan, to_run, total = plan_of(sweep, store, recorded, args)
+        display = Display(to_run)
+        display.expect(sweep.trials)
+        display.line(f"{sweep.name}: {to_run} of {total} trials to run "
                      f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
         relabelled = store.relabel({trial.run_id: runner.labels(trial) for trial in sweep.trials})
         if relabelled:  # an edited comment or reference: the trial's results still stand
             display.line(f"updated the comment, reference or source of {len(relabelled)} "
                          f"recorded trial(s) from {sweep.path}")
         unfinished = []
-        if trials:
+        if to_run:
+            if hasattr(plan, "on_new_trials"):
+                plan.on_new_trials = display.expect
             # Located (and downloaded, if need be) once here, so that workers only read.
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
             settings = WorkerSettings(data_dir, str(out.resolve()), sweep.save_networks,
                                       args.checkpoint_every)
-            groups = make_groups(trials, args.jobs, stack=not args.no_stack)
-            rungs = runner.rungs_of(sweep.early_terminate, sweep.trials, store.runs(),
-                                    store.metrics(), *metric_of(sweep))
-            unfinished = execute(groups, store, display, args.jobs, settings, args.fail_fast,
-                                 rungs, metric_of(sweep)[0])
-        display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
+            metric, goal = metric_of(sweep)
+            rungs = runner.rungs_of(sweep.early_terminate, recorded, store.metrics(), metric,
+                                    goal)
+            unfinished = execute(plan, store, display, args.jobs, settings, args.fail_fast,
+                                 rungs, metric)
+        display.summary(total - to_run, out, interrupted=unfinished is None)
         if unfinished is None:
             display.line("rerun the same command to resume: recorded trials are skipped")
             return EXIT_INTERRUPTED
@@ -112,15 +115,34 @@ def run_sweep(args):
     return EXIT_TRIALS_FAILED if failed or stopped else EXIT_OK
 
 
+def plan_of(sweep, store, recorded, args):
+    """(what to train: groups, or a TPE plan that asks for them; how many trials that is;
+    how many the sweep has in all)."""
+    def groups(trials):
+        return make_groups(trials, args.jobs, stack=not args.no_stack)
+
+    if sweep.search is None or sweep.search.method != "tpe":
+        trials = runner.select_trials(sweep.trials, recorded, args.force, args.retry_failed)
+        return groups(trials), len(trials), len(sweep.trials)
+    from experiments.sweep.tpe import TpePlan  # Optuna: imported only for a TPE search
+    metric = metric_of(sweep)[0]
+    outcomes = {run_id: (row["status"], runner.recorded_value(row, store, metric))
+                for run_id, row in recorded.items()}
+    plan = TpePlan(sweep, store.directory, outcomes, groups)
+    total = sweep.search.count * len(sweep.expansion.trials(sweep.search.configurations(0, 1)))
+    return plan, max(total - len(recorded), 0), total
+
+
 def metric_of(sweep):
     """(metric, goal) by which a sweep's trials are compared: its search's, else validation."""
     return (sweep.search.metric, sweep.search.goal) if sweep.search else \
         ("validation_accuracy", "maximize")
 
 
-def execute(groups, store, display, jobs, settings, fail_fast, rungs=None,
+def execute(plan, store, display, jobs, settings, fail_fast, rungs=None,
             metric="validation_accuracy"):
-    """Run the groups of trials, recording each trial as its group completes.
+    """Run the groups of trials of `plan` (runner.run_trials), recording each trial as its
+    group completes.
 
     Returns the results that did not finish (failed or diverged), or None when interrupted
     (Ctrl-C or SIGTERM): the trials that were running are then not recorded.
@@ -139,7 +161,7 @@ def execute(groups, store, display, jobs, settings, fail_fast, rungs=None,
     executor = runner.make_executor(jobs, queue)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        runner.run_trials(groups, executor, jobs, on_result, settings,
+        runner.run_trials(plan, executor, jobs, on_result, settings,
                           progress=display if queue is None else None,
                           on_tick=lambda: _drain(queue, display), rungs=rungs, metric=metric,
                           on_pause=lambda result: runner.keep_checkpoint(store, result))
@@ -172,15 +194,31 @@ def _drain(queue, display):
             return
 
 
+# settings the dry run shows only where some trial does not leave them at their default
+_DRY_RUN_SETTINGS = ("dtype", "activation", "cost", "init", "lmbda", "momentum",
+                     "early_stopping", "eta_schedule")
+
+
 def print_dry_run(sweep, out):
     recorded = ResultsStore(out).runs()
+    defaults = TrialConfig(layers=(784, 10))
+    shown = [key for key in _DRY_RUN_SETTINGS
+             if any(getattr(t, key) != getattr(defaults, key) for t in sweep.trials)]
     rows = [(i + 1, t.run_id, t.layers_label, t.epochs, t.mini_batch_size, f"{t.eta:g}", t.seed,
-             t.train_size or "all", t.comment, recorded.get(t.run_id, {}).get("status", "to run"))
+             t.train_size or "all", *(getattr(t, key) for key in shown), t.comment,
+             recorded.get(t.run_id, {}).get("status", "to run"))
             for i, t in enumerate(sweep.trials)]
-    print(tabulate(rows, headers=["#", "run_id", "layers", "epochs", "batch", "eta", "seed",
-                                  "train_size", "comment", "status"]))
+    if rows:
+        print(tabulate(rows, headers=["#", "run_id", "layers", "epochs", "batch", "eta", "seed",
+                                      "train_size", *shown, "comment", "status"]))
     to_run = sum(1 for row in rows if row[-1] == "to run")
-    print(f"{sweep.name}: {len(rows)} trials on {sweep.dataset}, {to_run} to run; "
+    search = sweep.search
+    if search is not None and search.method == "tpe":
+        print(f"{sweep.name}: a TPE search of {search.count} configurations, each chosen from "
+              f"the results so far ({len(recorded)} trials recorded); results in {out}")
+        return
+    what = f"{search.count} sampled configurations, " if search is not None else ""
+    print(f"{sweep.name}: {what}{len(rows)} trials on {sweep.dataset}, {to_run} to run; "
           f"results in {out}")
 
 

@@ -166,8 +166,8 @@ def load_sweep(path, overrides=()) -> Sweep:
         trials = expansion.trials()
     elif search.method == "random":
         trials = expansion.trials(search.configurations())
-    else:  # tpe: chosen one by one as results come in (sweep/tpe.py)
-        expansion.trials()  # checks the file's own parts now, before anything trains
+    else:  # tpe: chosen one by one as results come in (sweep/tpe.py); a random draw
+        expansion.trials(search.configurations(0, 1))  # checks the file's parts now
         trials = ()
     return Sweep(name, Path(path), dataset, data_dir, trials, save_networks, search,
                  early_terminate, expansion)

@@ -78,11 +78,33 @@ def select_trials(trials, recorded, force=False, retry_failed=False):
     return selected
 
 
-def run_trials(groups, executor, jobs, on_result, settings=WorkerSettings(), progress=None,
+class GroupList:
+    """A plan of groups known from the start: a sweep's grid or random search."""
+
+    exhausted = False
+
+    def __init__(self, groups, jobs):
+        # With several workers, longest first: a long group started last would leave the
+        # others idle at the end (rows are written in sweep order whatever the order of runs).
+        self.groups = sorted(groups, key=group_cost, reverse=True) if jobs > 1 else list(groups)
+        self.exhausted = not self.groups
+
+    def next_groups(self, slots):
+        taken, self.groups = self.groups[:slots], self.groups[slots:]
+        self.exhausted = not self.groups
+        return taken
+
+    def told(self, result, value):
+        pass
+
+
+def run_trials(plan, executor, jobs, on_result, settings=WorkerSettings(), progress=None,
                on_tick=None, rungs=None, metric="validation_accuracy", on_pause=None):
     """Run groups of trials (tuples, each trained together) with at most `jobs` groups in
     flight; call on_result(result) for each trial's TrialResult as its group completes.
 
+    plan: a list of groups, or an object that gives them as workers free up
+    (next_groups(slots), told(result, metric value), exhausted: tpe.TpePlan).
     `progress` goes to the workers, which put EpochEvents in it; on_tick() is called about
     ten times a second, for the caller to drain it. on_result returning False stops
     submitting new groups (--fail-fast); those in flight still complete and are recorded.
@@ -91,35 +113,40 @@ def run_trials(groups, executor, jobs, on_result, settings=WorkerSettings(), pro
     on from where it paused, with the others of its group that go on (ahead of the groups
     not started yet), or its result is handed on as pruned.
     """
-    # With several workers, longest first: a long group started last would leave the other
-    # workers idle at the end (rows are written in sweep order whatever the order of runs).
-    pending = sorted(groups, key=group_cost, reverse=True) if jobs > 1 else list(groups)
-    pending = [(tuple(group), {}) for group in pending]  # (trials, {run_id: Checkpoint})
+    plan = GroupList(plan, jobs) if isinstance(plan, (list, tuple)) else plan
+    going_on = []  # (trials, {run_id: Checkpoint}) promoted at a rung, to submit first
     in_flight = set()
     keep_going = True
-    while pending or in_flight:
-        while keep_going and pending and len(in_flight) < jobs:
-            group, starts = pending.pop(0)
-            stops = tuple(rungs.rungs_below(group[0].epochs)) if rungs else ()
-            in_flight.add(executor.submit(run_group, group, settings, progress, stops, starts))
+
+    def submit(group, starts):
+        stops = tuple(rungs.rungs_below(group[0].epochs)) if rungs else ()
+        in_flight.add(executor.submit(run_group, tuple(group), settings, progress, stops, starts))
+
+    while True:
+        while keep_going and going_on and len(in_flight) < jobs:
+            submit(*going_on.pop(0))
+        if keep_going and len(in_flight) < jobs and not plan.exhausted:
+            for group in plan.next_groups(jobs - len(in_flight)):
+                submit(group, {})
         if not in_flight:
             break
         done, in_flight = concurrent.futures.wait(
             in_flight, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
-            going_on = {}
+            promoted = {}
             for result in future.result():
                 if result.status == PAUSED:
                     if on_pause is not None:
                         on_pause(result)
                     if rungs.promote(len(result.records), metric_value(result.records, metric)):
-                        going_on[result.trial] = result.checkpoint
+                        promoted[result.trial] = result.checkpoint
                         continue
                     result = replace(result, status=PRUNED, checkpoint=None)
+                plan.told(result, metric_value(result.records, metric))
                 if on_result(result) is False:
                     keep_going = False
-            if going_on:
-                pending.insert(0, (tuple(going_on), {t.run_id: c for t, c in going_on.items()}))
+            if promoted:
+                going_on.append((tuple(promoted), {t.run_id: c for t, c in promoted.items()}))
         if on_tick is not None:
             on_tick()
 
@@ -133,22 +160,30 @@ def metric_value(records, metric):
     return value
 
 
-def rungs_of(early_terminate, trials, recorded_runs, recorded_metrics, metric, goal):
-    """asha.Rungs with the values that the sweep's recorded trials reached at each rung (an
-    earlier run of the same sweep), in sweep order; None without early termination."""
+def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal):
+    """asha.Rungs holding the values that the recorded trials (of an earlier run of the same
+    sweep: {run_id: runs row}) reached at each rung, in runs.csv's order; None without
+    early termination."""
     if early_terminate is None:
         return None
     rungs = Rungs(early_terminate.min_epochs, early_terminate.reduction_factor,
                   maximize=goal == "maximize")
     by_epoch = {(row["run_id"], int(row["epoch"])): row for row in recorded_metrics}
-    for trial in trials:
-        if trial.run_id not in recorded_runs:
-            continue
-        for rung in rungs.rungs_below(trial.epochs):
-            row = by_epoch.get((trial.run_id, rung))
-            if row is not None and row.get(metric) not in (None, ""):
-                rungs.record(rung, float(row[metric]))
+    for run_id, row in recorded_runs.items():
+        for rung in rungs.rungs_below(int(row["epochs"])):
+            metrics = by_epoch.get((run_id, rung))
+            if metrics is not None and metrics.get(metric) not in (None, ""):
+                rungs.record(rung, float(metrics[metric]))
     return rungs
+
+
+def recorded_value(row, store, metric):
+    """A recorded trial's metric after its last epoch: runs.csv's validation accuracy, or
+    metrics.csv's last cost."""
+    if metric == "validation_accuracy":
+        return float(row["validation_accuracy"]) if row["validation_accuracy"] else None
+    costs = [m["cost"] for m in store.metrics() if m["run_id"] == row["run_id"] and m["cost"]]
+    return float(costs[-1]) if costs else None
 
 
 def group_cost(group):
