@@ -14,6 +14,7 @@ from experiments.report.frames import load_results
 from experiments.report.page import REPORT_FILE, write_report_files
 from experiments.report.table import (
     FORMATS,
+    best_first,
     comparison_table,
     filter_table,
     render_table,
@@ -92,15 +93,19 @@ def main(argv=None) -> int:
             table = filter_table(table, expression)
         if args.sort_by:
             table = sort_table(table, args.sort_by)
+        else:  # a search: the best configuration by its metric first
+            table = best_first(table, results)
         if args.top:
             table = table.head(args.top)
-        text = render_table(table, args.format)
+        text = render_table(table, args.format, validation=bool(results.search))
         if args.output is not None and str(args.output) != "-":
             args.output.write_text(text, encoding="utf-8")
             return 0
         sys.stdout.write(text)
         if args.output is None and args.format == "md":
-            written, notes = write_report_files(results, table, _selection(args), args.data_dir)
+            written, notes = write_report_files(results, table,
+                                                _selection(args, bool(results.search)),
+                                                args.data_dir)
             for note in notes:
                 print(f"sweep-report: note: {note}", file=sys.stderr)
             print(f"sweep-report: wrote {', '.join(map(str, written))}", file=sys.stderr)
@@ -113,9 +118,10 @@ def main(argv=None) -> int:
     return 0
 
 
-def _selection(args):
+def _selection(args, searched=False):
     """How the rows were chosen, for the header of report.md; empty for all rows."""
     parts = [f"filter {' and '.join(args.filter)}" if args.filter else "",
-             f"sorted by {args.sort_by}" if args.sort_by else "",
+             f"sorted by {args.sort_by}" if args.sort_by else
+             "sorted by validation accuracy, the best first" if searched else "",
              f"top {args.top}" if args.top else ""]
     return ", ".join(part for part in parts if part)

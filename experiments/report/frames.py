@@ -8,8 +8,10 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
+import yaml
 
 from experiments.errors import ResultsError
 from experiments.store.columns import (
@@ -18,6 +20,7 @@ from experiments.store.columns import (
     METRICS_FILE,
     RUN_COLUMNS,
     RUNS_FILE,
+    SEARCH_FILE,
     STATUSES,
     added_columns,
 )
@@ -48,6 +51,7 @@ class SweepResults:
     runs: pd.DataFrame
     metrics: pd.DataFrame
     skipped: tuple = ()
+    search: Optional[dict] = None  # the search: block of a searching sweep (search.yaml)
 
     @property
     def name(self):
@@ -73,7 +77,22 @@ def load_results(directory) -> SweepResults:
     recorded = {row["run_id"] for _, row in runs}
     metrics = [row for _, row in metrics if row["run_id"] in recorded]
     return SweepResults(directory, _frame([row for _, row in runs], RUN_COLUMNS),
-                        _frame(metrics, METRIC_COLUMNS), runs_skipped + metrics_skipped)
+                        _frame(metrics, METRIC_COLUMNS), runs_skipped + metrics_skipped,
+                        _search(directory / SEARCH_FILE))
+
+
+def _search(path):
+    """The search: block that a searching sweep wrote, None for a grid; ResultsError if bad."""
+    if not path.is_file():
+        return None
+    try:
+        search = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ResultsError(f"{path}: unreadable: {' '.join(str(error).split())}") from None
+    if not (isinstance(search, dict) and isinstance(search.get("parameters"), dict)
+            and isinstance(search.get("metric"), dict)):
+        raise ResultsError(f"{path}: expected a search with metric and parameters")
+    return search
 
 
 def _read_rows(path, columns):

@@ -7,7 +7,7 @@ from experiments.report.labels import network_label
 from experiments.store.columns import USUALLY_DEFAULT
 
 
-def markdown_table(table) -> str:
+def markdown_table(table, validation=False) -> str:
     """The table in the shape of the book's: network | epochs, mini-batch, eta | time |
     accuracy | comment, plus parameters, seeds, seconds per epoch, best epoch and status.
 
@@ -16,8 +16,10 @@ def markdown_table(table) -> str:
     their default (the cost, L2, ...) get a column only where some row does not; a
     published reference gets one (and the difference from ours) only where a row has one.
     """
-    columns = _columns(table)
+    columns = _columns(table, validation)
     rows = [[cell(row) for _, cell in columns] for row in table.to_dict("records")]
+    if validation and rows:  # a search's table, the best first: in bold
+        rows[0][0] = f"**{rows[0][0]}**"
     headers = [header for header, _ in columns]
     left = {"network", "dataset", "dtype", "activation", "cost", "init", "eta schedule",
             "status", "source", "comment"}
@@ -29,7 +31,7 @@ def markdown_table(table) -> str:
     return text
 
 
-def _columns(table):
+def _columns(table, validation=False):
     """(header, function of a row -> cell) for each column the table shows."""
     varying = [c for c in ("dataset", "train_size", "dtype") if table[c].nunique(dropna=False) > 1]
     settings = [c for c, default in USUALLY_DEFAULT.items()  # a blank cell is no setting
@@ -52,6 +54,8 @@ def _columns(table):
                 ("time", lambda row: _duration(row["train_seconds"])),
                 ("s/epoch", lambda row: _text(row["seconds_per_epoch"], "{:.2f} s")),
                 ("accuracy", lambda row: _percent(row["accuracy"], row.get("accuracy_std")))]
+    if validation:
+        columns.append(("validation", lambda row: _percent(row["validation_accuracy"])))
     if table["reference"].notna().any():
         columns += [("reference", lambda row: _percent(row["reference"])),
                     ("vs reference", _versus)]

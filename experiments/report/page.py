@@ -8,7 +8,7 @@ from experiments.errors import NNSweepError, ResultsError
 from experiments.files import write_atomically
 from experiments.report.frames import load_results
 from experiments.report.markdown import markdown_table
-from experiments.report.table import comparison_table
+from experiments.report.table import best_first, comparison_table
 from experiments.store.columns import STATUSES
 
 REPORT_FILE = "report.md"
@@ -29,11 +29,15 @@ def report_markdown(results, table, figures=(), selection="", best_run="") -> st
     rows = "a row per trial" if "seed" in table else "a row per configuration, seeds merged"
     lines = [f"# Sweep {results.name}", "",
              f"{len(runs)} trials on {', '.join(runs['dataset'].unique())}, {trained} ({ended}); "
-             f"{rows}{'; ' + selection if selection else ''}.", "", markdown_table(table), "",
+             f"{rows}{'; ' + selection if selection else ''}.", "",
+             markdown_table(table, validation=bool(results.search)), "",
              "*accuracy*: test accuracy after the last epoch, mean ± sample standard deviation "
              "over the seeds (in percentage points); *best (epoch)*: the highest test accuracy of "
              "any epoch, and that epoch (median over seeds); *time*, *s/epoch*: training time of "
-             "a trial and of an epoch, evaluation excluded (means over seeds).", ""]
+             "a trial and of an epoch, evaluation excluded (means over seeds)." +
+             (" *validation*: validation accuracy after the last epoch, what the search "
+              "chooses by (never the test accuracy); **in bold**: the best by it."
+              if results.search else ""), ""]
     lines += [f"![{title}]({name})\n" for name, title in figures]
     lines += [best_run] if best_run else []
     return "\n".join(lines)
@@ -44,7 +48,9 @@ def write_report(directory, data_dir=None) -> tuple[list[Path], list]:
     return the paths written (Path) and notes on what was left out (write_report_files).
     Raises ResultsError for bad or unwritable files."""
     results = load_results(directory)
-    return write_report_files(results, comparison_table(results), data_dir=data_dir)
+    table = best_first(comparison_table(results), results)
+    selection = "sorted by validation accuracy, the best first" if results.search else ""
+    return write_report_files(results, table, selection, data_dir=data_dir)
 
 
 def write_report_files(results, table, selection="", data_dir=None) -> tuple[list[Path], list]:
@@ -53,12 +59,13 @@ def write_report_files(results, table, selection="", data_dir=None) -> tuple[lis
     on what was left out and why (the best run's figures, when its network or the test set
     cannot be read; data_dir: where the test set is, if not where `sweep` finds it).
     """
-    from experiments.report import best_run, plots  # matplotlib: imported when drawing
+    from experiments.report import best_run, plots, search_plots  # matplotlib: when drawing
     page = results.directory / REPORT_FILE
     notes, best = [], None
     try:
-        figures = plots.write_figures(results, table)
-        titles = [(path.name, plots.FIGURE_TITLES[path.name]) for path in figures]
+        figures = plots.write_figures(results, table) + search_plots.write_figures(results)
+        titles = [(path.name, {**plots.FIGURE_TITLES, **search_plots.FIGURE_TITLES}[path.name])
+                  for path in figures]
         try:
             best = best_run.write_best_run_figures(results, table, data_dir)
         except NNSweepError as error:  # the report is written all the same

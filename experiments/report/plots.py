@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from experiments.files import figure_png, write_atomically
 from experiments.report.labels import network_label
-from experiments.store.columns import CONFIG_COLUMNS, FINISHED
+from experiments.store.columns import CONFIG_COLUMNS, FINISHED, PRUNED
 
 LEARNING_CURVES_FILE = "learning_curves.png"
 ACCURACY_FILE = "accuracy_vs_parameters.png"
@@ -148,7 +148,7 @@ def learning_curves_figure(table, metrics, title) -> Figure:
     styles = _styles(table)
     for style, status, curve in zip(styles, table["status"], curves):
         if not curve.empty:  # a trial that failed before its first epoch ended is not drawn
-            _draw_curve(axes, curve, style, status != FINISHED)
+            _draw_curve(axes, curve, style, status)
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -164,23 +164,31 @@ def learning_curves_figure(table, metrics, title) -> Figure:
     else:
         axes[0].set_ylim(*_padded(*_extent(curves)))
     merged = "n" in table and table["n"].max() > 1
-    ended = (table["status"] != FINISHED).any()
+    ended = (~table["status"].isin([FINISHED, PRUNED])).any()
+    pruned = (table["status"] == PRUNED).any()
     notes = ["lines: mean over seeds, bands: ± 1 sample std" if merged else "",
-             "x: last epoch before the trial diverged" if ended else ""]
+             "x: last epoch before the trial diverged" if ended else "",
+             "faint, o: pruned (stopped early by ASHA)" if pruned else ""]
     figure.suptitle(f"Test accuracy after each epoch, {title}")
     drawn = [not curve.empty for curve in curves]
     _legend(figure, _legend_handles(table, styles, drawn, "no epoch recorded"), notes)
     return figure
 
 
-def _draw_curve(axes, curve, style, diverged):
+def _draw_curve(axes, curve, style, status):
+    """A row's curve; a pruned one faint, with a hollow o where it stopped; a diverged one
+    with an x where it ended."""
     epochs, mean, std = curve["epoch"], 100 * curve["mean"], 100 * curve["std"]
+    alpha = 0.35 if status == PRUNED else 1.0
     for ax in axes:
-        ax.plot(epochs, mean, color=style["color"], linestyle=style["linestyle"])
+        ax.plot(epochs, mean, color=style["color"], linestyle=style["linestyle"], alpha=alpha)
         spread = std.notna()  # a single seed has no band
         ax.fill_between(epochs[spread], (mean - std)[spread], (mean + std)[spread],
-                        color=style["color"], alpha=0.2, linewidth=0)
-        if diverged:
+                        color=style["color"], alpha=0.2 * alpha, linewidth=0)
+        if status == PRUNED:
+            ax.plot(epochs.iloc[-1:], mean.iloc[-1:], marker="o", markerfacecolor="none",
+                    color=style["color"], alpha=0.6)
+        elif status != FINISHED:
             ax.plot(epochs.iloc[-1:], mean.iloc[-1:], marker="x", markersize=10,
                     markeredgewidth=2, color=style["color"])
 

@@ -51,6 +51,15 @@ def comparison_table(results: SweepResults, aggregate=True) -> pd.DataFrame:
     return table[[*table_columns(aggregate), *_HIDDEN]]
 
 
+def best_first(table, results) -> pd.DataFrame:
+    """A search's table sorted by its metric, the best configuration first (validation
+    accuracy, never the test's: choosing by it would leak the test set); a grid's as is."""
+    if not results.search:
+        return table
+    return table.sort_values("validation_accuracy", ascending=False, na_position="last",
+                             kind="stable")
+
+
 def table_columns(aggregate=True) -> list:
     """The names of the table's columns, in order: those of --format csv, --filter, --sort-by."""
     settings = [column for column in CONFIG_COLUMNS if column != "comment"]
@@ -134,7 +143,7 @@ def _check_column(table, name, what):
     raise ResultsError(f"{what}: unknown column {name!r}{hint}; columns: {', '.join(columns)}")
 
 
-def render_table(table, table_format="md") -> str:
+def render_table(table, table_format="md", validation=False) -> str:
     """The table as Markdown, CSV or JSON (a list of row objects, missing values as null)."""
     data = table.drop(columns=list(_HIDDEN))
     if table_format == "csv":
@@ -143,5 +152,5 @@ def render_table(table, table_format="md") -> str:
         records = json.loads(data.to_json(orient="records", double_precision=15))  # NA -> null
         return json.dumps(records, indent=2, ensure_ascii=False) + "\n"
     if table_format == "md":
-        return markdown_table(table) + "\n"
+        return markdown_table(table, validation) + "\n"
     raise ResultsError(f"format {table_format!r}: expected one of {', '.join(FORMATS)}")

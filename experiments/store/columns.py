@@ -2,6 +2,7 @@
 
 RUNS_FILE = "runs.csv"
 METRICS_FILE = "metrics.csv"
+SEARCH_FILE = "search.yaml"  # a searching sweep's search: block, for the report
 
 RUN_COLUMNS = (
     "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",

@@ -7,12 +7,14 @@ import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import yaml
 from tabulate import tabulate
 
 from experiments.argtypes import non_negative_float, positive_int
 from experiments.data.datasets import locate
 from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
-from experiments.store.columns import FAILED, FINISHED, PRUNED
+from experiments.store.columns import FAILED, FINISHED, PRUNED, SEARCH_FILE
+from experiments.store.csv_files import write_text
 from experiments.store.store import ResultsStore
 from experiments.sweep import runner
 from experiments.sweep.config import TrialConfig, load_sweep
@@ -86,6 +88,8 @@ def run_sweep(args):
         display.expect(sweep.trials)
         display.line(f"{sweep.name}: {to_run} of {total} trials to run "
                      f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
+        if sweep.search is not None:  # what the report draws a search's figures by
+            write_text(out / SEARCH_FILE, yaml.safe_dump(sweep.search.as_dict(), sort_keys=False))
         relabelled = store.relabel({trial.run_id: runner.labels(trial) for trial in sweep.trials})
         if relabelled:  # an edited comment or reference: the trial's results still stand
             display.line(f"updated the comment, reference or source of {len(relabelled)} "

@@ -81,6 +81,24 @@ class Search:
     parameters: tuple  # of Parameter
     early_terminate: Optional[Asha] = None
 
+    def as_dict(self):
+        """The search as plain types, as the sweep writes it beside its results (search.yaml)."""
+        parameters = {}
+        for p in self.parameters:
+            if p.distribution in ("values", "value"):
+                choices = [list(c) if isinstance(c, tuple) else c for c in p.choices]
+                parameters[p.key] = {"value": choices[0]} if p.distribution == "value" \
+                    else {"values": choices}
+            else:
+                bounds = {"min": p.low, "max": p.high, **({"q": p.q} if p.q else {})}
+                parameters[p.key] = {"distribution": p.distribution, **bounds}
+        early = self.early_terminate
+        return {"method": self.method, "count": self.count, "seed": self.seed,
+                "metric": {"name": self.metric, "goal": self.goal}, "parameters": parameters,
+                **({"early_terminate": {"type": "asha", "min_epochs": early.min_epochs,
+                                        "reduction_factor": early.reduction_factor}}
+                   if early else {})}
+
     def configurations(self, start=0, stop=None):
         """The sampled configurations start..stop-1 of a random search, as {key: value}."""
         stop = self.count if stop is None else stop
