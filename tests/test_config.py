@@ -386,3 +386,58 @@ def test_train_size_of_all_images_is_the_same_trial_as_null(tmp_path):
                       "  - {layers: [784, 10], train_size: null}\n")
     with pytest.raises(ConfigError, match=r"trials\[1\]: same configuration as trials\[0\]"):
         load_sweep(config)
+
+
+# Hostile files: bounds on numbers, YAML that safe_load would let through, huge values
+
+@pytest.mark.parametrize("text, message", [
+    (defaults_with("epochs: 10001"), "defaults.epochs: must be a positive integer <= 10000, "
+                                     "got 10001"),
+    (defaults_with("mini_batch_size: 50001"),
+     "defaults.mini_batch_size: must be a positive integer <= 50000, got 50001"),
+    (defaults_with("seed: 4294967296"),
+     "defaults.seed: must be an integer from 0 to 4294967295, got 4294967296"),
+    (D + "\nseeds: [0, 4294967296]", "seeds[1]: must be an integer from 0 to 4294967295, "
+                                     "got 4294967296"),
+    ("trials: [{layers: [784, 1000001, 10]}]",
+     "trials[0].layers: at most 1000000 neurons in a layer, got 1000001"),
+    ("trials: [{layers: [784" + ", 1" * 19 + ", 10]}]",
+     "trials[0].layers: at most 20 layers (input and output included), got 21"),
+    (D + "\ngrid: {eta: [" + ", ".join(f"{i}.5" for i in range(101)) + "], "
+     "epochs: [" + ", ".join(str(i) for i in range(1, 101)) + "]}",
+     "101 (grid.eta) x 100 (grid.epochs) = 10100 trials, more than the 10000 a sweep may have"),
+    ("trials: [{layers: [784, 10]}, {layers: [784, 30, 10]}]\nseeds: [" +
+     ", ".join(map(str, range(5001))) + "]",
+     "2 (trials) x 5001 (seeds) = 10002 trials, more than the 10000 a sweep may have"),
+    (D + "\nname: a\nname: b", "invalid YAML at line 3, column 1: duplicate key 'name' "
+                               "(first at line 2)"),
+    ("defaults: {layers: [784, 10], eta: 0.5, eta: 3.0}",
+     "invalid YAML at line 1, column 41: duplicate key 'eta' (first at line 1)"),
+    (defaults_with("epochs: " + "9" * 5000),
+     "invalid YAML at line 1, column 39: a value of 5000 characters is not a valid int"),
+    ("defaults: {layers: " + "[" * 3000, "invalid YAML at line 1, column 68: nested more than "
+                                         "50 levels deep"),
+    ('"a\\r\\nb": 1', "'a\\r\\nb': unknown key, expected one of name, dataset, data_dir, "
+                    "defaults, seeds, trials, grid"),
+    ("'': 1", "'': unknown key, expected one of name, dataset, data_dir, defaults, seeds, "
+              "trials, grid"),
+])
+def test_hostile_files(write, text, message):
+    assert error_of(write(text)) == f"configs/a.yaml: {message}"
+
+
+def test_a_value_made_of_nested_aliases_is_shown_short_not_expanded(write):
+    # Nine levels of ten aliases: a billion items, whose repr would never end.
+    levels = ["&a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + [
+        f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    path = write(f"defaults:\n  layers: [784, 10]\n  comment: [{', '.join(levels)}]\n")
+    assert error_of(path) == ("configs/a.yaml: defaults.comment: must be a string, got "
+                              "[[1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [[1, 1, 1, 1, 1, 1, 1, 1...")
+
+
+def test_the_longest_run_id_the_limits_allow_names_a_folder():
+    from experiments.sweep import limits
+    trial = TrialConfig(layers=(784,) + (limits.MAX_LAYER_SIZE,) * (limits.MAX_LAYERS - 2) + (10,),
+                        epochs=limits.MAX_EPOCHS, mini_batch_size=50_000, eta=1.2345678e-300,
+                        seed=limits.MAX_SEED)
+    assert len(trial.run_id.encode()) < 255  # NAME_MAX of ext4, APFS, NTFS

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -18,6 +19,8 @@ import yaml
 
 from experiments.errors import ConfigError
 from experiments.sweep import values
+from experiments.sweep.limits import MAX_TRIALS
+from experiments.sweep.loader import load_yaml
 from experiments.sweep.overrides import did_you_mean, sort_overrides
 
 TOP_LEVEL_KEYS = ("name", "dataset", "data_dir", "defaults", "seeds", "trials", "grid")
@@ -152,7 +155,7 @@ def _with_command_line(axes, command_line, dataset):
 
 
 def _read_document(path, prefix):
-    """The file's top-level mapping, read with yaml.safe_load."""
+    """The file's top-level mapping, read as yaml.safe_load does, duplicate keys refused."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -160,7 +163,7 @@ def _read_document(path, prefix):
                       getattr(error, "strerror", None) or str(error))
         raise ConfigError(f"{prefix}: cannot read: {reason}") from None
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)  # safe_load's, refusing duplicate keys (loader.py)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -223,7 +226,9 @@ def _check_keys(mapping, valid, where_of):
             continue
         if key in TOP_LEVEL_KEYS:
             raise ConfigError(f"{where_of(key)}: {key} is a top-level key, it cannot be set here")
-        raise ConfigError(f"{where_of(key)}: unknown key{did_you_mean(key, valid)}")
+        # a key with a line break, or blank, is shown as its repr: one line, and visible
+        shown = key if str(key).isprintable() and str(key).strip() else values.show(key)
+        raise ConfigError(f"{where_of(shown)}: unknown key{did_you_mean(key, valid)}")
 
 
 def _check_no_seed(prefix, defaults, entries, axes):
@@ -243,6 +248,7 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed):
             raise ConfigError(f"{prefix}: empty sweep: no trials to run "
                               f"({axis.label} is an empty list)")
     seeds = seeds or _Axis("seed", [None], "")
+    _check_count(prefix, entries, axes, seeds)
     settable = {*defaults, *fixed, *(axis.key for axis in axes)}
     trials, origins = [], []
     for entry_index, (label, entry) in enumerate(entries):
@@ -258,6 +264,17 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed):
                 origins.append((entry_index, *(i for i, _ in combination), seed_index))
     _check_unique(prefix, trials, origins, entries, axes, seeds)
     return tuple(trials)
+
+
+def _check_count(prefix, entries, axes, seeds):
+    """At most MAX_TRIALS trials, told before any is built: a grid can multiply to millions."""
+    factors = [(len(entries), "trials")] * bool(entries[0][0]) + [
+        (len(axis.values), axis.label) for axis in (*axes, seeds) if axis.label]
+    count = math.prod(n for n, _ in factors)
+    if count > MAX_TRIALS:
+        product = " x ".join(f"{n} ({label})" for n, label in factors)
+        raise ConfigError(f"{prefix}: {product} = {count} trials, more than the {MAX_TRIALS} "
+                          f"a sweep may have")
 
 
 def _check_unique(prefix, trials, origins, entries, axes, seeds):
