@@ -203,12 +203,12 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["eta=1,-1"], "overrides: eta: must be a number > 0, got -1"),
     (["eta"], "overrides: 'eta': expected key=value"),
     (["=3"], "overrides: '=3': expected key=value"),
-    (["+foo=1"], "overrides: '+foo=1': Hydra's +key, ++key and ~key are not supported; "
-                 "set a key the sweep knows with key=value"),
-    (["~eta"], "overrides: '~eta': Hydra's +key, ++key and ~key are not supported; "
-               "set a key the sweep knows with key=value"),
-    (["eta=range(1,3)"], "overrides: eta: Hydra's range(...) is not supported; "
-                         "list the values, as in eta=1,2,3"),
+    (["+etta=1"], "overrides: etta: unknown key (did you mean 'eta'?)"),
+    (["~eta"], "overrides: '~eta': Hydra's ~key (delete a key) is not supported: every trial "
+               "has every key; give its value with key=value"),
+    (["seed=range(0,100000)"], "overrides: seed: cannot parse 'range(0,100000)': range(0, "
+     "100000, 1) has 100000 values, more than the 10000 trials a sweep may have"),
+    (["eta=range(0,3)"], "overrides: eta: must be a number > 0, got 0"),
     (["epochs=true"], "overrides: epochs: must be a positive integer, got True"),
     (["layers=[784,30,11]"],
      "overrides: layers: last layer must be 10 (the classes of mnist), got 11"),
@@ -223,7 +223,8 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["seed=1", "seeds=[2]"], "overrides: seeds: seed and seeds both set the seeds; give one"),
     (["grid=1"], "overrides: grid: cannot be set on the command line; edit the file"),
     (["eta=1", "eta=2"], "overrides: eta: given more than once"),
-    (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': unclosed '['"),
+    (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': no viable alternative "
+                         "at input '[784,30'"),
     (["qqq=1"], "overrides: qqq: unknown key, expected one of layers, epochs, mini_batch_size, "
                 "eta, seed, comment, train_size, dtype, activation, cost, name, dataset, "
                 "data_dir, seeds"),
@@ -386,6 +387,47 @@ def test_train_size_of_all_images_is_the_same_trial_as_null(tmp_path):
                       "  - {layers: [784, 10], train_size: null}\n")
     with pytest.raises(ConfigError, match=r"trials\[1\]: same configuration as trials\[0\]"):
         load_sweep(config)
+
+
+# Hydra's sweeps and +key on the command line
+
+def test_range_and_choice_sweep_like_a_comma_list(write):
+    path = write(f"defaults: {{{LAYERS}}}\n")
+    assert [t.seed for t in load_sweep(path, ["seed=range(0,3)"]).trials] == [0, 1, 2]
+    assert [t.eta for t in load_sweep(path, ["eta=choice(0.5,1,3)"]).trials] == [0.5, 1.0, 3.0]
+    assert [t.eta for t in load_sweep(path, ["eta=range(0.5,2,0.5)"]).trials] == [0.5, 1.0, 1.5]
+    assert [t.layers for t in load_sweep(path, ["layers=choice([784,10],[784,30,10])"]).trials] \
+        == [(784, 10), (784, 30, 10)]
+
+
+def test_plus_key_adds_a_key_the_file_does_not_set(write):
+    path = write(f"defaults: {{{LAYERS}}}\n")
+    sweep = load_sweep(path, ["+comment=first try", "+seed=range(0,2)", "+name=try"])
+    assert [(t.comment, t.seed) for t in sweep.trials] == [("first try", 0), ("first try", 1)]
+    assert sweep.name == "try"
+
+
+@pytest.mark.parametrize("text, item, where", [
+    (f"defaults: {{{LAYERS}, eta: 1.0}}\n", "+eta=2", "defaults.eta"),
+    (f"trials: [{{layers: [784, 10]}}, {{{LAYERS}, comment: x}}]\n", "+comment=y",
+     "trials[1].comment"),
+    (f"defaults: {{{LAYERS}}}\ngrid: {{epochs: [1, 2]}}\n", "+epochs=3", "grid.epochs"),
+    (f"defaults: {{{LAYERS}}}\nseeds: [0, 1]\n", "+seed=3", "seeds"),
+    (f"defaults: {{{LAYERS}}}\nseeds: [0, 1]\n", "+seeds=[3]", "seeds"),
+    (f"name: a\ndefaults: {{{LAYERS}}}\n", "+name=b", "name"),
+])
+def test_plus_key_refuses_a_key_the_file_sets_as_hydra_does(write, text, item, where):
+    key = item[1:].partition("=")[0]
+    assert error_of(write(text), [item]) == (
+        f"overrides: +{key}: configs/a.yaml already sets it ({where}); "
+        f"override it with {key}=... or ++{key}=...")
+    overridden = load_sweep("configs/a.yaml", ["+" + item])  # ++key: add or override
+    assert overridden.trials
+
+
+def test_plus_plus_key_overrides_like_a_plain_key(write):
+    path = write(f"defaults: {{{LAYERS}, eta: 1.0}}\n")
+    assert [t.eta for t in load_sweep(path, ["++eta=0.5,2"]).trials] == [0.5, 2.0]
 
 
 # Hostile files: bounds on numbers, YAML that safe_load would let through, huge values

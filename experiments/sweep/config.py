@@ -123,6 +123,7 @@ def load_sweep(path, overrides=()) -> Sweep:
     name = values.name(*setting("name"), default=Path(path).stem)
     data_dir = values.data_dir(*setting("data_dir"))
     defaults, entries, axes = _sections(document, prefix, dataset)
+    _check_added(prefix, command_line.added, document, defaults, entries, axes)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
     trials = _expand(prefix, dataset, defaults, entries, axes, seeds, fixed)
@@ -231,11 +232,29 @@ def _check_keys(mapping, valid, where_of):
         raise ConfigError(f"{where_of(shown)}: unknown key{did_you_mean(key, valid)}")
 
 
+def _where_set(key, defaults, entries, axes):
+    """Where the file first sets trial key `key` ("defaults.eta", "grid.eta"...), or None."""
+    places = [("defaults", defaults)] + [(label, entry) for label, entry in entries if label]
+    where = next((f"{label}.{key}" for label, mapping in places if key in mapping), None)
+    return where or next((axis.label for axis in axes if axis.key == key), None)
+
+
+def _check_added(prefix, added, document, defaults, entries, axes):
+    """Hydra's +key adds a key the file does not set; adding one it sets is an error there too."""
+    for key in added:
+        where = key if document.get(key) is not None else None  # name, dataset, seeds...
+        if key in TRIAL_KEYS:
+            where = where or _where_set(key, defaults, entries, axes)
+        if key == "seed" and document.get("seeds") is not None:
+            where = where or "seeds"
+        if where:
+            raise ConfigError(f"overrides: +{key}: {prefix} already sets it ({where}); "
+                              f"override it with {key}=... or ++{key}=...")
+
+
 def _check_no_seed(prefix, defaults, entries, axes):
     """`seeds` repeats every trial over each seed, so a seed set elsewhere would fight it."""
-    places = [("defaults", defaults)] + [(label, entry) for label, entry in entries if label]
-    where = next((f"{label}.seed" for label, values in places if "seed" in values), None)
-    where = where or next((axis.label for axis in axes if axis.key == "seed"), None)
+    where = _where_set("seed", defaults, entries, axes)
     if where:
         raise ConfigError(f"{prefix}: {where}: cannot be set when seeds is given "
                           f"(seeds already repeats every trial for each seed)")
