@@ -55,6 +55,9 @@ def test_nesting_is_bounded_before_pyyaml_recurses():
     ("name: !!timestamp 2001-13-99", "'2001-13-99' is not a valid timestamp"),
     ("name: 2001-02-30", "'2001-02-30' is not a valid timestamp"),
     ("name: !!timestamp", "'' is not a valid timestamp"),
+    ("eta: !!float", "'' is not a valid float"),  # these three were IndexError and KeyError
+    ("epochs: !!int", "'' is not a valid int"),
+    ("name: !!bool maybe", "'maybe' is not a valid bool"),
 ])
 def test_a_scalar_its_tag_cannot_read_is_an_error_not_a_python_exception(text, problem):
     assert problem_of(text) == (problem, 1)

@@ -35,7 +35,7 @@ class SweepLoader(yaml.SafeLoader):
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep)
-        except (ValueError, TypeError, AttributeError, OverflowError):
+        except (ValueError, LookupError, TypeError, AttributeError, OverflowError):
             tag = node.tag.rpartition(":")[2]
             what = "this value"
             if isinstance(node, yaml.ScalarNode):
