@@ -14,7 +14,7 @@ from experiments.data.datasets import locate
 from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
 from experiments.store.columns import FAILED, FINISHED
 from experiments.store.store import ResultsStore
-from experiments.sweep import runner
+from experiments.sweep import memory, runner
 from experiments.sweep.config import load_sweep
 from experiments.sweep.progress import Display
 
@@ -68,6 +68,10 @@ def run_sweep(args):
     if args.dry_run:
         print_dry_run(sweep, out)
         return EXIT_OK
+    # Before the lock, so that a sweep refused for its memory writes nothing; the selection
+    # is made again under the lock, where it counts.
+    memory.check_fits(runner.select_trials(sweep.trials, ResultsStore(out).runs(), args.force,
+                                           args.retry_failed), args.jobs)
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
         trials = runner.select_trials(sweep.trials, store.runs(), args.force, args.retry_failed)
         display = Display(len(trials))
