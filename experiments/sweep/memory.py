@@ -2,7 +2,8 @@
 that cannot fit, before anything trains. Not the network: the estimate follows nn's code.
 
 A worker process training one trial holds, at its peak (counted from nn/network.py and
-nn/training.py, checked against ru_maxrss in tests/test_memory.py):
+nn/training.py; 0.93 to 1.04 of the peak resident memory measured on seven shapes, the
+rest being what the allocator keeps of freed arrays; tests/test_memory.py checks two):
 - the interpreter with NumPy and this package: ~40 MiB (BASELINE), and as much of
   OpenBLAS's 64 MiB work buffer as the largest weight matrix fills;
 - the data set as load_dataset returns it, float32: 50,000 + 10,000 + 10,000 images of
