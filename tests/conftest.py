@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the real MNIST files are, and the bounds of the hostile-input tests."""
+"""Shared test fixtures: where the real MNIST files are, and the bounds of hostile-input tests."""
 
 import faulthandler
 import os

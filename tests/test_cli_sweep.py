@@ -135,8 +135,9 @@ def test_hydra_overrides_through_the_installed_command(small, tmp_path):
     assert "784-10_e2_b10_eta0.5_s2_" in result.stdout and "by hand, with a comma" in result.stdout
     refused = sweep(small, "+comment=x", cwd=tmp_path)
     assert (refused.returncode, refused.stdout) == (2, "")
-    assert refused.stderr == (f"sweep: overrides: +comment: {small} already sets it "
-                              "(trials[0].comment); override it with comment=... or ++comment=...\n")
+    assert refused.stderr == (
+        f"sweep: overrides: +comment: {small} already sets it (trials[0].comment); "
+        "override it with comment=... or ++comment=...\n")
 
 
 def test_jobs_2_writes_the_same_rows_as_jobs_1(small, tmp_path):

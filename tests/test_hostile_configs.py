@@ -1,4 +1,4 @@
-"""Property tests of sweep files and overrides: whatever the input, one line of our own error, or a sweep.
+"""Property tests of sweep files and overrides: any input gives a sweep or one line of our error.
 
 Random YAML documents, random damage to the shipped configs and random override strings
 go through load_sweep (and a few through the `sweep` command). The property: success, or
@@ -60,8 +60,8 @@ SCALARS = st.one_of(
                      "1e-3", "", "/", ".", ".."]))
 VALUES = st.recursive(SCALARS, lambda children: st.lists(children, max_size=5)
                       | st.dictionaries(KEYS, children, max_size=4), max_leaves=25)
-LAYERS = st.one_of(st.lists(st.integers(-1, 2**40), max_size=6).map(lambda middle: [784, *middle, 10]),
-                   VALUES)
+LAYERS = st.one_of(
+    st.lists(st.integers(-1, 2**40), max_size=6).map(lambda middle: [784, *middle, 10]), VALUES)
 TRIAL = st.dictionaries(st.sampled_from(TRIAL_KEYS + ("etta",)),
                         st.one_of(VALUES, LAYERS), max_size=4)
 DOCUMENTS = st.one_of(

@@ -6,14 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from experiments.data.idx import (
-    gunzip,
-    parse_idx,
-    read_bytes,
-    read_images,
-    read_labels,
-    write_idx,
-)
+from experiments.data.idx import gunzip, parse_idx, read_bytes, read_images, read_labels, write_idx
 from experiments.errors import DataError
 
 

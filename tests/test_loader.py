@@ -1,4 +1,4 @@
-"""Tests of experiments.sweep.loader: safe_load's values, duplicate keys, deep nesting, unreadable scalars."""
+"""Tests of experiments.sweep.loader: safe_load's values; duplicate keys, deep nesting, bad scalars."""
 
 from pathlib import Path
 

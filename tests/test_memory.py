@@ -1,4 +1,4 @@
-"""Tests of experiments.sweep.memory: the estimate against a real worker's peak, and the refusals."""
+"""Tests of experiments.sweep.memory: the estimate against a real worker's peak; the refusals."""
 
 import json
 import os
@@ -30,7 +30,8 @@ def test_the_estimate_adds_up_what_nn_allocates():
 
 
 def test_what_grows_the_estimate():
-    bigger = [TrialConfig(layers=(784, 100, 10)), TrialConfig(layers=(784, 30, 10), dtype="float64"),
+    bigger = [TrialConfig(layers=(784, 100, 10)),
+              TrialConfig(layers=(784, 30, 10), dtype="float64"),
               TrialConfig(layers=(784, 30, 10), mini_batch_size=1000),
               TrialConfig(layers=(784, 30, 10), mini_batch_size=7)]  # a remainder batch
     assert all(trial_bytes(trial) > trial_bytes(NIELSEN) for trial in bigger)

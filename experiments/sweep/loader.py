@@ -24,8 +24,8 @@ class SweepLoader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         if self._depth >= MAX_DEPTH:
-            raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep",
+                                              self.peek_event().start_mark)
         self._depth += 1
         try:
             return super().compose_node(parent, index)

@@ -1,6 +1,7 @@
 """Command-line overrides in Hydra's grammar, read by hydra-core's own parser; not what values mean.
 
-What a Hydra user types works here as it does there (https://hydra.cc/docs/advanced/override_grammar/basic/):
+What a Hydra user types works here as it does there
+(https://hydra.cc/docs/advanced/override_grammar/basic/):
   key=value          42  -1  0.5  1e-3  inf  true  null  'quoted, text'  "quoted"  bare text
                      [784,30,10]  [[1,2],[3]]  []  (lists nest)   key=  (the empty string)
   key=a,b,c          a sweep: each value is a trial, as is each of choice(a,b,c)
@@ -169,7 +170,7 @@ def _parse(text):
 def _parser():
     """hydra-core's OverridesParser, its refused functions replaced by ones that say why.
 
-    Imported here, not at the top: hydra takes a few hundred ms to import, which a sweep
+    Imported here, not at the top: hydra takes ~150 ms to import, which a sweep
     without overrides (and every worker process) need not pay.
     """
     from hydra.core.override_parser.overrides_parser import OverridesParser, create_functions

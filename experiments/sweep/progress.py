@@ -1,7 +1,7 @@
 """What a sweep shows while it runs: a progress bar on a terminal, plain lines elsewhere.
 
 On a terminal, one line at the bottom is redrawn as trials advance (tqdm draws the meter):
-  6/16 trials  63%|███████████████         | 00:17<00:10, 784-40-10 eta1 s0 epoch 2/3 81.64% | ...
+  6/16 trials  66%|███████████████▉        | 00:13<00:06, 784-30-10 eta3 s0 epoch 2/3 91.97% | ...
 trials done out of those to run, the share of the sweep's estimated cost that is done,
 elapsed time < estimated time left, then the epoch and accuracy of each running trial.
 The cost of a trial is runner.estimated_cost (what schedules the longest first): a running
