@@ -140,6 +140,19 @@ def test_dry_run_lists_trials_and_writes_nothing(small, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_hydra_overrides_through_the_installed_command(small, tmp_path):
+    result = sweep(small, "--dry-run", "seed=range(0,3)", "eta=choice(0.5,3)",
+                   "++comment='by hand, with a comma'", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "small: 12 trials on mnist, 12 to run" in result.stdout  # 2 trials x 2 eta x 3 seeds
+    assert "784-10_e2_b10_eta0.5_s2_" in result.stdout and "by hand, with a comma" in result.stdout
+    refused = sweep(small, "+comment=x", cwd=tmp_path)
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        f"sweep: overrides: +comment: {small} already sets it (trials[0].comment); "
+        "override it with comment=... or ++comment=...\n")
+
+
 def test_jobs_2_writes_the_same_rows_as_jobs_1(small, tmp_path):
     assert sweep(small, "--out", "one", "--no-report", cwd=tmp_path).returncode == 0
     two = sweep(small, "--out", "two", "-j", "2", "--no-report", cwd=tmp_path)

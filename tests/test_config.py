@@ -206,12 +206,12 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["eta=1,-1"], "overrides: eta: must be a number > 0, got -1"),
     (["eta"], "overrides: 'eta': expected key=value"),
     (["=3"], "overrides: '=3': expected key=value"),
-    (["+foo=1"], "overrides: '+foo=1': Hydra's +key, ++key and ~key are not supported; "
-                 "set a key the sweep knows with key=value"),
-    (["~eta"], "overrides: '~eta': Hydra's +key, ++key and ~key are not supported; "
-               "set a key the sweep knows with key=value"),
-    (["eta=range(1,3)"], "overrides: eta: Hydra's range(...) is not supported; "
-                         "list the values, as in eta=1,2,3"),
+    (["+etta=1"], "overrides: etta: unknown key (did you mean 'eta'?)"),
+    (["~eta"], "overrides: '~eta': Hydra's ~key (delete a key) is not supported: every trial "
+               "has every key; give its value with key=value"),
+    (["seed=range(0,100000)"], "overrides: seed: cannot parse 'range(0,100000)': range(0, "
+     "100000, 1) has 100000 values, more than the 10000 trials a sweep may have"),
+    (["eta=range(0,3)"], "overrides: eta: must be a number > 0, got 0"),
     (["epochs=true"], "overrides: epochs: must be a positive integer, got True"),
     (["layers=[784,30,11]"],
      "overrides: layers: last layer must be 10 (the classes of mnist), got 11"),
@@ -226,7 +226,8 @@ def test_seed_overrides_replace_seeds_without_a_conflict(write):
     (["seed=1", "seeds=[2]"], "overrides: seeds: seed and seeds both set the seeds; give one"),
     (["grid=1"], "overrides: grid: cannot be set on the command line; edit the file"),
     (["eta=1", "eta=2"], "overrides: eta: given more than once"),
-    (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': unclosed '['"),
+    (["layers=[784,30"], "overrides: layers: cannot parse '[784,30': no viable alternative "
+                         "at input '[784,30'"),
     (["qqq=1"], "overrides: qqq: unknown key, expected one of layers, epochs, mini_batch_size, "
                 "eta, seed, comment, train_size, dtype, activation, cost, init, lmbda, momentum, "
                 "early_stopping, eta_schedule, reference, source, name, dataset, data_dir, "
@@ -411,3 +412,99 @@ def test_train_size_of_all_images_is_the_same_trial_as_null(tmp_path):
                       "  - {layers: [784, 10], train_size: null}\n")
     with pytest.raises(ConfigError, match=r"trials\[1\]: same configuration as trials\[0\]"):
         load_sweep(config)
+
+
+# Hydra's sweeps and +key on the command line
+
+def test_range_and_choice_sweep_like_a_comma_list(write):
+    path = write(f"defaults: {{{LAYERS}}}\n")
+    assert [t.seed for t in load_sweep(path, ["seed=range(0,3)"]).trials] == [0, 1, 2]
+    assert [t.eta for t in load_sweep(path, ["eta=choice(0.5,1,3)"]).trials] == [0.5, 1.0, 3.0]
+    assert [t.eta for t in load_sweep(path, ["eta=range(0.5,2,0.5)"]).trials] == [0.5, 1.0, 1.5]
+    assert [t.layers for t in load_sweep(path, ["layers=choice([784,10],[784,30,10])"]).trials] \
+        == [(784, 10), (784, 30, 10)]
+
+
+def test_plus_key_adds_a_key_the_file_does_not_set(write):
+    path = write(f"defaults: {{{LAYERS}}}\n")
+    sweep = load_sweep(path, ["+comment=first try", "+seed=range(0,2)", "+name=try"])
+    assert [(t.comment, t.seed) for t in sweep.trials] == [("first try", 0), ("first try", 1)]
+    assert sweep.name == "try"
+
+
+@pytest.mark.parametrize("text, item, where", [
+    (f"defaults: {{{LAYERS}, eta: 1.0}}\n", "+eta=2", "defaults.eta"),
+    (f"trials: [{{layers: [784, 10]}}, {{{LAYERS}, comment: x}}]\n", "+comment=y",
+     "trials[1].comment"),
+    (f"defaults: {{{LAYERS}}}\ngrid: {{epochs: [1, 2]}}\n", "+epochs=3", "grid.epochs"),
+    (f"defaults: {{{LAYERS}}}\nseeds: [0, 1]\n", "+seed=3", "seeds"),
+    (f"defaults: {{{LAYERS}}}\nseeds: [0, 1]\n", "+seeds=[3]", "seeds"),
+    (f"name: a\ndefaults: {{{LAYERS}}}\n", "+name=b", "name"),
+])
+def test_plus_key_refuses_a_key_the_file_sets_as_hydra_does(write, text, item, where):
+    key = item[1:].partition("=")[0]
+    assert error_of(write(text), [item]) == (
+        f"overrides: +{key}: configs/a.yaml already sets it ({where}); "
+        f"override it with {key}=... or ++{key}=...")
+    overridden = load_sweep("configs/a.yaml", ["+" + item])  # ++key: add or override
+    assert overridden.trials
+
+
+def test_plus_plus_key_overrides_like_a_plain_key(write):
+    path = write(f"defaults: {{{LAYERS}, eta: 1.0}}\n")
+    assert [t.eta for t in load_sweep(path, ["++eta=0.5,2"]).trials] == [0.5, 2.0]
+
+
+# Hostile files: bounds on numbers, YAML that safe_load would let through, huge values
+
+@pytest.mark.parametrize("text, message", [
+    (defaults_with("epochs: 10001"), "defaults.epochs: must be a positive integer <= 10000, "
+                                     "got 10001"),
+    (defaults_with("mini_batch_size: 50001"),
+     "defaults.mini_batch_size: must be a positive integer <= 50000, got 50001"),
+    (defaults_with("seed: 4294967296"),
+     "defaults.seed: must be an integer from 0 to 4294967295, got 4294967296"),
+    (D + "\nseeds: [0, 4294967296]", "seeds[1]: must be an integer from 0 to 4294967295, "
+                                     "got 4294967296"),
+    ("trials: [{layers: [784, 1000001, 10]}]",
+     "trials[0].layers: at most 1000000 neurons in a layer, got 1000001"),
+    ("trials: [{layers: [784" + ", 1" * 19 + ", 10]}]",
+     "trials[0].layers: at most 20 layers (input and output included), got 21"),
+    (D + "\ngrid: {eta: [" + ", ".join(f"{i}.5" for i in range(101)) + "], "
+     "epochs: [" + ", ".join(str(i) for i in range(1, 101)) + "]}",
+     "101 (grid.eta) x 100 (grid.epochs) = 10100 trials, more than the 10000 a sweep may have"),
+    ("trials: [{layers: [784, 10]}, {layers: [784, 30, 10]}]\nseeds: [" +
+     ", ".join(map(str, range(5001))) + "]",
+     "2 (trials) x 5001 (seeds) = 10002 trials, more than the 10000 a sweep may have"),
+    (D + "\nname: a\nname: b", "invalid YAML at line 3, column 1: duplicate key 'name' "
+                               "(first at line 2)"),
+    ("defaults: {layers: [784, 10], eta: 0.5, eta: 3.0}",
+     "invalid YAML at line 1, column 41: duplicate key 'eta' (first at line 1)"),
+    (defaults_with("epochs: " + "9" * 5000),
+     "invalid YAML at line 1, column 39: a value of 5000 characters is not a valid int"),
+    ("defaults: {layers: " + "[" * 3000, "invalid YAML at line 1, column 68: nested more than "
+                                         "50 levels deep"),
+    ('"a\\r\\nb": 1', "'a\\r\\nb': unknown key, expected one of name, dataset, data_dir, "
+                    "save_networks, defaults, seeds, trials, grid, search, early_terminate"),
+    ("'': 1", "'': unknown key, expected one of name, dataset, data_dir, save_networks, "
+              "defaults, seeds, trials, grid, search, early_terminate"),
+])
+def test_hostile_files(write, text, message):
+    assert error_of(write(text)) == f"configs/a.yaml: {message}"
+
+
+def test_a_value_made_of_nested_aliases_is_shown_short_not_expanded(write):
+    # Nine levels of ten aliases: a billion items, whose repr would never end.
+    levels = ["&a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"] + [
+        f"&a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    path = write(f"defaults:\n  layers: [784, 10]\n  comment: [{', '.join(levels)}]\n")
+    assert error_of(path) == ("configs/a.yaml: defaults.comment: must be a string, got "
+                              "[[1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [[1, 1, 1, 1, 1, 1, 1, 1...")
+
+
+def test_the_longest_run_id_the_limits_allow_names_a_folder():
+    from experiments.sweep import limits
+    trial = TrialConfig(layers=(784,) + (limits.MAX_LAYER_SIZE,) * (limits.MAX_LAYERS - 2) + (10,),
+                        epochs=limits.MAX_EPOCHS, mini_batch_size=50_000, eta=1.2345678e-300,
+                        seed=limits.MAX_SEED)
+    assert len(trial.run_id.encode()) < 255  # NAME_MAX of ext4, APFS, NTFS

@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,18 @@ def test_wrong_checksum_is_rejected_and_not_kept(tmp_path, server):
         f"(or pass --data-dir), or copy them into {destination}")
     # The three good files are kept; the bad one and any temporary file are not.
     assert sorted(p.name for p in destination.iterdir()) == sorted(f + ".gz" for f in FILES[:3])
+
+
+def test_a_gzip_bomb_from_a_mirror_is_not_decompressed_whole(tmp_path, server, within_bounds):
+    url, root = server
+    md5 = write_tiny(root)
+    zeros = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # one gzip member, 2 GiB
+    member = b"".join(zeros.compress(bytes(2**20)) for _ in range(64)) + zeros.flush()
+    (root / (FILES[3] + ".gz")).write_bytes(member * 32)  # 2 MB served
+    with within_bounds(seconds=10, megabytes=100), pytest.raises(DataError) as caught:
+        fetch(tiny_source(md5, mirrors=[url]), tmp_path / "dest")
+    assert f"{url}{FILES[3]}.gz: MD5 {hashlib.md5(member * 32).hexdigest()} does not match" \
+        in str(caught.value)  # the bomb's own digest: its content was never whole
 
 
 def test_a_mirror_serving_a_bad_or_no_file_is_skipped_for_the_next(tmp_path, server):

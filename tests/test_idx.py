@@ -1,11 +1,12 @@
 """Tests of experiments.data.idx on small synthetic IDX files: round trips and the exact error for each corruption."""
 
 import gzip
+import zlib
 
 import numpy as np
 import pytest
 
-from experiments.data.idx import parse_idx, read_bytes, read_images, read_labels, write_idx
+from experiments.data.idx import gunzip, parse_idx, read_bytes, read_images, read_labels, write_idx
 from experiments.errors import DataError
 
 
@@ -105,15 +106,77 @@ def test_corrupt_labels_file(tmp_path, content, message):
     (idx_header(8, 3), "1 dimensions, expected 3"),  # a labels file given as images
     (idx_header(8, 2, 28, 28) + bytes(784), "truncated: 800 bytes, expected 1584 for shape (2, 28, 28)"),
     (idx_header(8, 1, 16, 49) + bytes(784), "images of 16x49 pixels, expected 28x28"),
-    # A corrupt header's sizes are multiplied exactly, not wrapped around in int64.
+    # A corrupt header's sizes are multiplied exactly, not wrapped around in int64, and
+    # refused before any data is read.
     (idx_header(8, 2**32 - 1, 2**32 - 1, 2**32 - 1),
-     f"truncated: 16 bytes, expected {16 + (2**32 - 1) ** 3} "
-     "for shape (4294967295, 4294967295, 4294967295)"),
+     "shape (4294967295, 4294967295, 4294967295) would be "
+     f"{(2**32 - 1) ** 3} bytes of data, more than the 1073741824 an IDX file may hold here"),
+    (idx_header(8, 2**31, 28, 28) + bytes(784),
+     "shape (2147483648, 28, 28) would be 1683627180032 bytes of data, more than the "
+     "1073741824 an IDX file may hold here"),
+    (idx_header(8, 0, 2**32 - 1, 2**32 - 1),  # no data, but NumPy cannot shape it
+     "shape (0, 4294967295, 4294967295) would be 18446744065119617025 bytes per item, more "
+     "than the 1073741824 an IDX file may hold here"),
+    (idx_header(8, 1_000_000, 28, 28) + bytes(784),  # under the limit: as far as it goes
+     "truncated: 800 bytes, expected 784000016 for shape (1000000, 28, 28)"),
 ])
 def test_corrupt_images_file(tmp_path, content, message):
     path = tmp_path / "images.gz"
     path.write_bytes(gzip.compress(content))
     assert error_of(read_images, path) == f"{path}: {message}"
+
+
+def gzip_bomb(path, header, gibibytes):
+    """A valid gzip file of `header` then `gibibytes` GiB of zeros, written in ~1 MB per GiB.
+
+    Made of gzip members, which gzip readers concatenate (RFC 1952): one for the header,
+    then one member of 64 MiB of zeros (64 KiB compressed) written over and over, so that
+    the test makes the bomb in a fraction of a second without ever holding its content.
+    """
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    zeros = bytes(2**20)
+    member = b"".join(compressor.compress(zeros) for _ in range(64)) + compressor.flush()
+    with open(path, "wb") as bomb:
+        bomb.write(gzip.compress(header))
+        for _ in range(16 * gibibytes):
+            bomb.write(member)
+    return path
+
+
+def test_a_gzip_bomb_is_refused_after_reading_what_its_header_declares(tmp_path,
+                                                                        within_bounds):
+    path = gzip_bomb(tmp_path / "train-images-idx3-ubyte.gz", idx_header(8, 10, 28, 28), 4)
+    assert path.stat().st_size < 5_000_000  # 4 GiB once decompressed
+    with within_bounds(seconds=5, megabytes=32):
+        message = error_of(read_images, path)
+    assert message == (f"{path}: has trailing bytes: more than {16 + 7840 + 2**20} bytes, "
+                       f"expected {16 + 7840} for shape (10, 28, 28)")
+
+
+def test_a_gzip_bomb_whose_header_declares_it_all_is_refused_before_reading_it(
+        tmp_path, within_bounds):
+    path = gzip_bomb(tmp_path / "train-labels-idx1-ubyte.gz", idx_header(8, 2**32 - 1), 4)
+    with within_bounds(seconds=1, megabytes=1):
+        message = error_of(read_labels, path)
+    assert message == (f"{path}: shape (4294967295,) would be 4294967295 bytes of data, more "
+                       f"than the 1073741824 an IDX file may hold here")
+
+
+def test_trailing_bytes_of_a_plain_file_are_counted_from_its_size(tmp_path):
+    path = tmp_path / "labels"
+    path.write_bytes(idx_header(8, 2) + bytes(2 + 3 * 2**20))
+    assert error_of(read_labels, path) == (
+        f"{path}: has trailing bytes: {10 + 3 * 2**20} bytes, expected 10 for shape (2,)")
+
+
+def test_whole_reads_are_bounded(tmp_path, within_bounds):
+    path = gzip_bomb(tmp_path / "bomb.gz", b"", 1)
+    with within_bounds(seconds=5, megabytes=64):
+        assert error_of(lambda p: read_bytes(p, limit=2**25), path) == (
+            f"{path}: more than {2**25} bytes once decompressed; not a file this reader accepts")
+        with pytest.raises(DataError, match=r"^x: more than 1000 bytes once decompressed"):
+            gunzip(gzip.compress(bytes(1001)), "x", limit=1000)
+    assert gunzip(gzip.compress(b"abc"), "x") == b"abc"
 
 
 def test_other_image_sizes_on_request(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 from experiments.sweep import progress
 from experiments.sweep.config import TrialConfig
 from experiments.sweep.progress import Display
+from experiments.sweep.runner import estimated_cost
 from experiments.sweep.worker import EpochEvent, TrialResult
 from nn.training import EpochRecord
 
@@ -112,33 +113,89 @@ def test_line_writes_a_whole_line():
     assert out.getvalue() == "running 1 trial\n" and status.getvalue() == ""
 
 
-def test_live_status_line_names_each_running_trial_and_its_epoch(clock):
-    shown, out, status = display(2, live=True)
+class FakeTerminal(io.StringIO):
+    """What sys.stderr is in a terminal, as far as Display can tell."""
+
+    def isatty(self):
+        return True
+
+
+def live_display(total, columns=160):
+    out, status = io.StringIO(), FakeTerminal()
+    shown = Display(total, out=out, status=status, columns=columns)
+    shown.expect([FIRST, SECOND, THIRD])
+    return shown, out, status
+
+
+def last_frame(status):
+    """The bar as the terminal shows it now: what follows the last erase of the line."""
+    return status.getvalue().rpartition("\r\x1b[K")[2]
+
+
+COST = {trial.run_id: estimated_cost(trial) for trial in (FIRST, SECOND, THIRD)}
+
+
+def test_a_terminal_gets_a_progress_bar_of_trials_cost_and_running_epochs(clock):
+    shown, out, status = live_display(2)
+    assert shown.live  # told by isatty()
     shown.put(EpochEvent(FIRST.run_id, record(1, 0.8)))
-    assert status.getvalue() == "\r\x1b[K[0/2 done] 784-10 epoch 1/2 80.00%  0.0s"
+    total = sum(COST.values())
+    share = COST[FIRST.run_id] / 2 / total  # half of FIRST's epochs
+    assert last_frame(status) == (
+        f"0/2 trials {100 * share:3.0f}%|{bar(share)}| 00:00<?, 784-10 eta3 s0 epoch 1/2 80.00%")
     clock.value += 3
     shown.put(EpochEvent(SECOND.run_id, record(2, 0.9)))
-    assert status.getvalue().rpartition("\r\x1b[K")[2] == (
-        "[0/2 done] 784-10 epoch 1/2 80.00% | 784-30-10 epoch 2/3 90.00%  3.0s")
+    share += COST[SECOND.run_id] * 2 / 3 / total
+    left = 3 * (1 - share) / share  # what is left at the average rate so far (whole seconds)
+    assert last_frame(status) == (
+        f"0/2 trials {100 * share:3.0f}%|{bar(share)}| 00:03<00:{int(left):02d}, "
+        "784-10 eta3 s0 epoch 1/2 80.00% | 784-30-10 eta0.5 s1 epoch 2/3 90.00%")
     assert out.getvalue() == ""
 
 
-def test_live_result_clears_the_status_line_then_redraws_the_others():
-    shown, out, status = display(2, live=True)
+def bar(share, width=24):
+    """tqdm's bar of `width` characters, built independently: full blocks, then one of eighths."""
+    eighths = int(share * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (" ▏▎▍▌▋▊▉"[part] if full < width else "")).ljust(width)
+
+
+def test_the_bar_is_cut_to_the_terminal_width():
+    shown, _, status = live_display(2, columns=50)
+    shown.put(EpochEvent(FIRST.run_id, record(1, 0.8)))
+    shown.put(EpochEvent(SECOND.run_id, record(2, 0.9)))
+    assert len(last_frame(status)) <= 50
+
+
+def test_live_result_clears_the_bar_writes_its_line_then_redraws_the_others():
+    shown, out, status = live_display(2)
     shown.put(EpochEvent(FIRST.run_id, record(1, 0.8)))
     shown.put(EpochEvent(SECOND.run_id, record(1, 0.9)))
     before = len(status.getvalue())
     shown.result(finished(FIRST, 0.8, 0.91))
-    assert status.getvalue()[before:] == "\r\x1b[K\r\x1b[K[1/2 done] 784-30-10 epoch 1/3 90.00%  0.0s"
+    after = status.getvalue()[before:]
+    assert after.startswith("\r\x1b[K\r\x1b[K1/2 trials ")
+    assert after.endswith(", 784-30-10 eta0.5 s1 epoch 1/3 90.00%") and "784-10 " not in after
     assert out.getvalue() == ("[1/2] [784, 10] epochs=2 batch=10 eta=3 seed=0: 91.00% "
                               "(best 91.00% at epoch 2), 0.50 s/epoch, 2.0s\n")
 
 
 def test_live_ignores_late_events_of_a_trial_whose_result_is_in():
-    shown, _, status = display(2, live=True)
+    shown, _, status = live_display(2)
     shown.put(EpochEvent(FIRST.run_id, record(1, 0.8)))
     shown.result(finished(FIRST, 0.8, 0.91))
     before = status.getvalue()
     shown.put(EpochEvent(FIRST.run_id, record(2, 0.91)))  # queued before the result, read after
     assert status.getvalue() == before
-    assert "784-10 epoch 2/2" not in status.getvalue()
+    assert "784-10 eta3 s0 epoch 2/2" not in status.getvalue()
+
+
+def test_the_plain_lines_do_not_change_on_a_terminal():
+    live, live_out, _ = live_display(2)
+    plain, plain_out, plain_status = display(2, live=False)
+    for shown in (live, plain):
+        shown.put(EpochEvent(FIRST.run_id, record(1, 0.8)))
+        shown.result(finished(FIRST, 0.8, 0.91))
+        shown.result(ended(THIRD, "diverged", "cost is nan"))
+        shown.summary(1, "out")
+    assert live_out.getvalue() == plain_out.getvalue() and plain_status.getvalue() == ""

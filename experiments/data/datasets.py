@@ -11,26 +11,25 @@ Data is looked for, in this order:
 A directory named in 1 or 2 that lacks the files is an error, not a reason to download.
 """
 
-import gzip
 import hashlib
 import http.client
 import numbers
 import os
 import urllib.error
 import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from experiments.data.idx import GZIP_MAGIC, read_images, read_labels
+from experiments.data.idx import GZIP_MAGIC, gunzip, read_images, read_labels
 from experiments.errors import DataError
 from experiments.files import write_atomically
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 TRAINING_IMAGES = 50_000  # Nielsen's split: the first 50,000 train, the last 10,000 validate
+LARGEST_FILE = 2**26  # bytes: every file of SOURCES is smaller, decompressed (47 MB at most)
 
 
 @dataclass(frozen=True)
@@ -187,9 +186,10 @@ def _keep_if_verified(payload, destination, stem, accepted_md5):
     content = payload
     if payload.startswith(GZIP_MAGIC):
         try:
-            content = gzip.decompress(payload)
-        except (EOFError, OSError, zlib.error):
-            pass  # corrupt gzip: only the digest of the payload itself could match
+            # bounded: a mirror could serve a gzip bomb
+            content = gunzip(payload, stem, limit=LARGEST_FILE)
+        except DataError:
+            pass  # corrupt gzip, or a bomb: only the digest of the payload itself could match
     content_md5 = hashlib.md5(content).hexdigest()
     if not {hashlib.md5(payload).hexdigest(), content_md5} & set(accepted_md5):
         return f"MD5 {content_md5} does not match the known checksum"

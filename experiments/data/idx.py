@@ -3,9 +3,15 @@
 An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of
 dimensions), one big-endian uint32 per dimension, then the data in C order.
 MNIST uses type 0x08 (unsigned byte) only.
+
+Files are read as streams, in chunks, and never further than the header says they go: a
+small .gz that expands to gigabytes (a decompression bomb), or a header that declares
+2**31 images, is refused after at most MAX_IDX_BYTES, not after filling the memory.
 """
 
+import contextlib
 import gzip
+import io
 import math
 import zlib
 from pathlib import Path
@@ -17,21 +23,26 @@ from experiments.errors import DataError
 GZIP_MAGIC = b"\x1f\x8b"
 UNSIGNED_BYTE = 0x08
 IMAGE_SHAPE = (28, 28)  # (rows, cols) of every MNIST and Fashion-MNIST image
+# The most data an IDX file may hold: 20 times MNIST's largest file (47 MB of pixels).
+# Beyond it the header is corrupt or hostile, or the data set would not fit a sweep anyway.
+MAX_IDX_BYTES = 2**30
+CHUNK = 2**20  # bytes decompressed at a time
+_GZIP_ERRORS = (EOFError, OSError, zlib.error)  # truncated, not gzip after all, corrupt
 
 
-def read_bytes(path):
-    """The file's content, decompressed if it is gzip (told by its first bytes, not its name)."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt or truncated gzip data ({error})") from None
+def read_bytes(path, limit=MAX_IDX_BYTES):
+    """The file's content, decompressed if it is gzip (told by its first bytes, not its name).
+
+    More than `limit` bytes (once decompressed) is a DataError, told without reading further.
+    """
+    with _opened(path) as stream:
+        return _all_of(stream, path, limit)
+
+
+def gunzip(payload, name, limit=MAX_IDX_BYTES):
+    """gzip bytes decompressed, at most `limit` of them (else a DataError naming `name`)."""
+    with gzip.GzipFile(fileobj=io.BytesIO(payload), mode="rb") as stream:
+        return _all_of(stream, name, limit)
 
 
 def parse_idx(data, path, ndim):
@@ -39,24 +50,7 @@ def parse_idx(data, path, ndim):
 
     `path` only names the file in error messages.
     """
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataError(f"{path}: not an IDX file (magic number {data[:4].hex() or 'missing'})")
-    if data[2] != UNSIGNED_BYTE:
-        raise DataError(f"{path}: IDX type code 0x{data[2]:02x}, expected 0x08 (unsigned byte)")
-    if data[3] != ndim:
-        raise DataError(f"{path}: {data[3]} dimensions, expected {ndim}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{path}: truncated header ({len(data)} bytes, expected {header})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
-    # math.prod: exact Python ints, where np.prod would wrap around on a corrupt header
-    expected = header + math.prod(shape)
-    if len(data) != expected:
-        what = "truncated" if len(data) < expected else "has trailing bytes"
-        raise DataError(
-            f"{path}: {what}: {len(data)} bytes, expected {expected} for shape {shape}"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    return _read_idx(io.BytesIO(data), path, ndim, size=len(data))
 
 
 def read_images(path, image_shape=IMAGE_SHAPE):
@@ -64,7 +58,7 @@ def read_images(path, image_shape=IMAGE_SHAPE):
 
     image_shape: the (rows, cols) every image must have; None accepts any.
     """
-    images = parse_idx(read_bytes(path), path, ndim=3)  # (n, rows, cols)
+    images = read_idx(path, ndim=3)  # (n, rows, cols)
     n, rows, cols = images.shape
     if image_shape is not None and (rows, cols) != tuple(image_shape):
         raise DataError(f"{path}: images of {rows}x{cols} pixels, "
@@ -75,7 +69,97 @@ def read_images(path, image_shape=IMAGE_SHAPE):
 
 def read_labels(path):
     """Labels of an IDX1 file: (n,) uint8."""
-    return parse_idx(read_bytes(path), path, ndim=1)
+    return read_idx(path, ndim=1)
+
+
+def read_idx(path, ndim):
+    """The uint8 array of IDX file `path` (gzipped or not), checked to have `ndim` dimensions."""
+    with _opened(path) as stream:
+        size = None if isinstance(stream, gzip.GzipFile) else Path(path).stat().st_size
+        return _read_idx(stream, path, ndim, size)
+
+
+@contextlib.contextmanager
+def _opened(path):
+    """The file as a binary stream: a GzipFile when its content starts as gzip does."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error.strerror or error}") from None
+    with raw:
+        gzipped = raw.read(2) == GZIP_MAGIC
+        raw.seek(0)
+        if not gzipped:
+            yield raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+            yield stream
+
+
+def _read_idx(stream, path, ndim, size=None):
+    """The array of the IDX data in `stream`; `size`: the stream's length when known."""
+    head = _read_up_to(stream, path, 4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an IDX file (magic number {head.hex() or 'missing'})")
+    if head[2] != UNSIGNED_BYTE:
+        raise DataError(f"{path}: IDX type code 0x{head[2]:02x}, expected 0x08 (unsigned byte)")
+    if head[3] != ndim:
+        raise DataError(f"{path}: {head[3]} dimensions, expected {ndim}")
+    header = 4 + 4 * ndim
+    dims = _read_up_to(stream, path, 4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated header ({4 + len(dims)} bytes, expected {header})")
+    shape = tuple(int.from_bytes(dims[4 * i:4 * i + 4], "big") for i in range(ndim))
+    # math.prod: exact Python ints, where np.prod would wrap around on a corrupt header
+    expected = header + math.prod(shape)
+    if expected - header > MAX_IDX_BYTES:  # refused before any of it is read
+        raise DataError(f"{path}: shape {shape} would be {expected - header} bytes of data, "
+                        f"more than the {MAX_IDX_BYTES} an IDX file may hold here")
+    if math.prod(shape[1:]) > MAX_IDX_BYTES:  # (0, 2**32 - 1, 2**32 - 1): NumPy cannot shape it
+        raise DataError(f"{path}: shape {shape} would be {math.prod(shape[1:])} bytes per "
+                        f"item, more than the {MAX_IDX_BYTES} an IDX file may hold here")
+    data = _read_up_to(stream, path, expected - header)
+    if len(data) < expected - header:
+        raise DataError(f"{path}: truncated: {header + len(data)} bytes, "
+                        f"expected {expected} for shape {shape}")
+    if _read_up_to(stream, path, 1):
+        # How long it is, counted a chunk at a time, at most one chunk further: a bomb's
+        # header may declare little and its trailing bytes run to gigabytes.
+        length = f"{size} bytes"
+        if size is None:
+            more = len(_read_up_to(stream, path, CHUNK))
+            length = f"{expected + 1 + more} bytes" if more < CHUNK else \
+                f"more than {expected + CHUNK} bytes"
+        raise DataError(f"{path}: has trailing bytes: {length}, expected {expected} "
+                        f"for shape {shape}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
+def _all_of(stream, path, limit):
+    """The rest of the stream as bytes; more than `limit` of them is a DataError."""
+    data = _read_up_to(stream, path, limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{path}: more than {limit} bytes once decompressed; "
+                        f"not a file this reader accepts")
+    return bytes(data)
+
+
+def _read_up_to(stream, path, count):
+    """Up to `count` bytes of the stream (fewer at its end), read a chunk at a time.
+
+    A bytearray that grows as chunks come, so that a header declaring a gigabyte over a
+    file of a few bytes costs a few bytes.
+    """
+    data = bytearray()
+    try:
+        while len(data) < count:
+            chunk = stream.read(min(CHUNK, count - len(data)))
+            if not chunk:
+                break
+            data += chunk
+    except _GZIP_ERRORS as error:
+        raise DataError(f"{path}: corrupt or truncated gzip data ({error})") from None
+    return data
 
 
 def write_idx(path, array):

@@ -16,7 +16,7 @@ from experiments.errors import ConfigError, DataError, NNSweepError, ResultsErro
 from experiments.store.columns import FAILED, FINISHED, PRUNED, SEARCH_FILE
 from experiments.store.csv_files import write_text
 from experiments.store.store import ResultsStore
-from experiments.sweep import runner
+from experiments.sweep import memory, runner
 from experiments.sweep.config import TrialConfig, load_sweep
 from experiments.sweep.groups import make_groups
 from experiments.sweep.progress import Display
@@ -81,11 +81,17 @@ def run_sweep(args):
     if args.dry_run:
         print_dry_run(sweep, out)
         return EXIT_OK
+    # Before the lock, so that a sweep refused for its memory writes nothing; the selection
+    # is made again under the lock, where it counts.
+    memory.check_fits(make_groups(runner.select_trials(sweep.trials, ResultsStore(out).runs(),
+                                                       args.force, args.retry_failed),
+                                  args.jobs, stack=not args.no_stack), args.jobs)
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
         recorded = store.runs()
-        plan, to_run, total = plan_of(sweep, store, recorded, args)
+        plan, trials, total = plan_of(sweep, store, recorded, args)
+        to_run = len(trials) if trials is not None else max(total - len(recorded), 0)
         display = Display(to_run)
-        display.expect(sweep.trials)
+        display.expect(trials or ())  # a TPE plan tells of its trials as it makes them
         display.line(f"{sweep.name}: {to_run} of {total} trials to run "
                      f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
         if sweep.search is not None:  # what the report draws a search's figures by
@@ -120,21 +126,21 @@ def run_sweep(args):
 
 
 def plan_of(sweep, store, recorded, args):
-    """(what to train: groups, or a TPE plan that asks for them; how many trials that is;
-    how many the sweep has in all)."""
+    """(what to train: groups, or a TPE plan that asks for them; the trials to train, None
+    for a TPE plan, which chooses them as it goes; how many the sweep has in all)."""
     def groups(trials):
         return make_groups(trials, args.jobs, stack=not args.no_stack)
 
     if sweep.search is None or sweep.search.method != "tpe":
         trials = runner.select_trials(sweep.trials, recorded, args.force, args.retry_failed)
-        return groups(trials), len(trials), len(sweep.trials)
+        return groups(trials), trials, len(sweep.trials)
     from experiments.sweep.tpe import TpePlan  # Optuna: imported only for a TPE search
     metric = metric_of(sweep)[0]
     outcomes = {run_id: (row["status"], runner.recorded_value(row, store, metric))
                 for run_id, row in recorded.items()}
     plan = TpePlan(sweep, store.directory, outcomes, groups)
     total = sweep.search.count * len(sweep.expansion.trials(sweep.search.configurations(0, 1)))
-    return plan, max(total - len(recorded), 0), total
+    return plan, None, total
 
 
 def metric_of(sweep):

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Optional, Union
@@ -18,6 +19,8 @@ import yaml
 
 from experiments.errors import ConfigError
 from experiments.sweep import values
+from experiments.sweep.limits import MAX_TRIALS
+from experiments.sweep.loader import load_yaml
 from experiments.sweep.overrides import did_you_mean, sort_overrides
 from experiments.sweep.search import Asha, Search, parse_asha, parse_search
 
@@ -158,6 +161,7 @@ def load_sweep(path, overrides=()) -> Sweep:
     data_dir = values.data_dir(*setting("data_dir"))
     save_networks = values.save_networks(*setting("save_networks"))
     defaults, entries, axes = _sections(document, prefix, dataset)
+    _check_added(prefix, command_line.added, document, defaults, entries, axes)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
     search, early_terminate = _search(document, prefix, dataset)
@@ -213,7 +217,7 @@ def _with_command_line(axes, command_line, dataset):
 
 
 def _read_document(path, prefix):
-    """The file's top-level mapping, read with yaml.safe_load."""
+    """The file's top-level mapping, read as yaml.safe_load does, duplicate keys refused."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -221,7 +225,7 @@ def _read_document(path, prefix):
                       getattr(error, "strerror", None) or str(error))
         raise ConfigError(f"{prefix}: cannot read: {reason}") from None
     try:
-        document = yaml.safe_load(text)
+        document = load_yaml(text)  # safe_load's, refusing duplicate keys (loader.py)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -284,14 +288,34 @@ def _check_keys(mapping, valid, where_of):
             continue
         if key in TOP_LEVEL_KEYS:
             raise ConfigError(f"{where_of(key)}: {key} is a top-level key, it cannot be set here")
-        raise ConfigError(f"{where_of(key)}: unknown key{did_you_mean(key, valid)}")
+        # a key with a line break, or blank, is shown as its repr: one line, and visible
+        shown = key if str(key).isprintable() and str(key).strip() else values.show(key)
+        raise ConfigError(f"{where_of(shown)}: unknown key{did_you_mean(key, valid)}")
+
+
+def _where_set(key, defaults, entries, axes):
+    """Where the file first sets trial key `key` ("defaults.eta", "grid.eta"...), or None."""
+    places = [("defaults", defaults)] + [(label, entry) for label, entry in entries if label]
+    where = next((f"{label}.{key}" for label, mapping in places if key in mapping), None)
+    return where or next((axis.label for axis in axes if axis.key == key), None)
+
+
+def _check_added(prefix, added, document, defaults, entries, axes):
+    """Hydra's +key adds a key the file does not set; adding one it sets is an error there too."""
+    for key in added:
+        where = key if document.get(key) is not None else None  # name, dataset, seeds...
+        if key in TRIAL_KEYS:
+            where = where or _where_set(key, defaults, entries, axes)
+        if key == "seed" and document.get("seeds") is not None:
+            where = where or "seeds"
+        if where:
+            raise ConfigError(f"overrides: +{key}: {prefix} already sets it ({where}); "
+                              f"override it with {key}=... or ++{key}=...")
 
 
 def _check_no_seed(prefix, defaults, entries, axes):
     """`seeds` repeats every trial over each seed, so a seed set elsewhere would fight it."""
-    places = [("defaults", defaults)] + [(label, entry) for label, entry in entries if label]
-    where = next((f"{label}.seed" for label, values in places if "seed" in values), None)
-    where = where or next((axis.label for axis in axes if axis.key == "seed"), None)
+    where = _where_set("seed", defaults, entries, axes)
     if where:
         raise ConfigError(f"{prefix}: {where}: cannot be set when seeds is given "
                           f"(seeds already repeats every trial for each seed)")
@@ -306,6 +330,7 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configuratio
             raise ConfigError(f"{prefix}: empty sweep: no trials to run "
                               f"({axis.label} is an empty list)")
     seeds = seeds or _Axis("seed", [None], "")
+    _check_count(prefix, len(configurations), entries, axes, seeds)
     settable = {*defaults, *fixed, *(axis.key for axis in axes), *configurations[0]}
     trials, origins = [], []
     for config_index, configuration in enumerate(configurations):
@@ -323,6 +348,18 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configuratio
                     origins.append((config_index, entry_index, *(i for i, _ in combination),
                                     seed_index))
     return _unique(prefix, trials, origins, axes, seeds)
+
+
+def _check_count(prefix, configurations, entries, axes, seeds):
+    """At most MAX_TRIALS trials, told before any is built: a grid can multiply to millions."""
+    factors = ([(configurations, "search configurations")] * (configurations > 1)
+               + [(len(entries), "trials")] * bool(entries[0][0])
+               + [(len(axis.values), axis.label) for axis in (*axes, seeds) if axis.label])
+    count = math.prod(n for n, _ in factors)
+    if count > MAX_TRIALS:
+        product = " x ".join(f"{n} ({label})" for n, label in factors)
+        raise ConfigError(f"{prefix}: {product} = {count} trials, more than the {MAX_TRIALS} "
+                          f"a sweep may have")
 
 
 def _unique(prefix, trials, origins, axes, seeds):

@@ -9,6 +9,7 @@ import re
 
 from experiments.data.datasets import SOURCES, TRAINING_IMAGES
 from experiments.errors import ConfigError
+from experiments.sweep import limits
 from experiments.sweep.overrides import did_you_mean
 from nn.activations import ACTIVATIONS
 from nn.costs import COSTS
@@ -23,9 +24,11 @@ def trial_value(key, value, where, dataset):
     if key == "layers":
         return layers(value, where, dataset)
     if key == "epochs":
-        return positive_int(value, where)
+        return at_most(positive_int(value, where), _MAXIMUM[key], where)
     if key == "mini_batch_size":
-        return "full" if value == "full" else positive_int(value, where, " or 'full'")
+        if value == "full":
+            return value
+        return at_most(positive_int(value, where, " or 'full'"), _MAXIMUM[key], where)
     if key == "eta":
         return eta(value, where)
     if key == "seed":
@@ -91,6 +94,7 @@ def layers(value, where, dataset):
     if value[-1] != classes:
         raise ConfigError(f"{where}: last layer must be {classes} (the classes of {dataset}), "
                           f"got {value[-1]}")
+    _check_layer_bounds(value, where)
     return tuple(value)
 
 
@@ -102,7 +106,7 @@ def positive_int(value, where, alternative=""):
 
 def seed(value, where):
     if is_int(value) and value >= 0:
-        return value
+        return at_most(value, limits.MAX_SEED, where, "an integer from 0 to")
     raise ConfigError(f"{where}: must be an integer >= 0, got {show(value)}")
 
 
@@ -168,11 +172,65 @@ def data_dir(value, where):
     raise ConfigError(f"{where}: must be a directory (a string) or null, got {show(value)}")
 
 
+_MAXIMUM = {"epochs": limits.MAX_EPOCHS, "mini_batch_size": TRAINING_IMAGES}
+
+
+def at_most(value, maximum, where, what="a positive integer <="):
+    """value, when it is no more than `maximum` (see limits.py for why each bound)."""
+    if value <= maximum:
+        return value
+    raise ConfigError(f"{where}: must be {what} {maximum}, got {show(value)}")
+
+
+def _check_layer_bounds(sizes, where):
+    if len(sizes) > limits.MAX_LAYERS:
+        raise ConfigError(f"{where}: at most {limits.MAX_LAYERS} layers (input and output "
+                          f"included), got {len(sizes)}")
+    widest = max(sizes)
+    if widest > limits.MAX_LAYER_SIZE:
+        raise ConfigError(f"{where}: at most {limits.MAX_LAYER_SIZE} neurons in a layer, "
+                          f"got {show(widest)}")
+
+
 def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)  # YAML's true is not 1 epoch
 
 
 def show(value, limit=60):
-    """repr of a bad value, shortened so that the message stays one readable line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """repr of a bad value, shortened so that the message stays one readable line.
+
+    Built piece by piece and cut at the limit: YAML aliases can make a list whose full repr
+    runs to gigabytes (`&a [1, 1]`, `&b [*a, *a]`, ... nine levels is a billion items).
+    """
+    text = ""
+    for piece in _repr_pieces(value):
+        text += piece
+        if len(text) > limit:
+            return text[:limit - 3] + "..."
+    return text
+
+
+def _repr_pieces(value):
+    """repr(value) in pieces: the same text as repr for lists, tuples and dicts of values."""
+    kind = type(value)
+    if kind in (list, tuple):
+        yield "[" if kind is list else "("
+        for i, item in enumerate(value):
+            yield ", " if i else ""
+            yield from _repr_pieces(item)
+        yield "]" if kind is list else ",)" if len(value) == 1 else ")"
+    elif kind is dict:
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield ", " if i else ""
+            yield from _repr_pieces(key)
+            yield ": "
+            yield from _repr_pieces(item)
+        yield "}"
+    elif isinstance(value, (str, bytes)):
+        yield repr(value[:200])  # enough to fill a message; the cut then shows as "..."
+    else:
+        try:
+            yield repr(value)
+        except ValueError:  # an int of more than 4,300 digits
+            yield f"<an integer of {value.bit_length()} bits>"

@@ -8,6 +8,8 @@ import numpy as np
 from experiments.argtypes import positive_float, positive_int
 from experiments.data.datasets import SOURCES, TRAINING_IMAGES, load_dataset
 from experiments.errors import NNSweepError
+from experiments.sweep.config import TrialConfig
+from experiments.sweep.memory import check_fits
 from experiments.sweep.values import layers, trial_value
 from nn import SGD, Network
 from nn.activations import ACTIVATIONS
@@ -74,6 +76,8 @@ def train_main(argv=None) -> int:
     args = train_parser().parse_args(argv)
     try:
         layers(args.layers, "--layers", args.dataset)  # one line, not a matmul traceback
+        check_fits([TrialConfig(layers=tuple(args.layers), mini_batch_size=args.mini_batch_size,
+                                train_size=args.train_size, dtype=args.dtype)], jobs=1)
         data = load_dataset(args.dataset, args.data_dir, train_size=args.train_size)
         rng = np.random.default_rng(args.seed)
         net = Network(args.layers, rng, dtype=args.dtype, activation=args.activation,
