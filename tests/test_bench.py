@@ -41,7 +41,9 @@ def test_runs_end_to_end_and_reports_missing_peers_as_skipped(capsys, without_op
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("numpy", ["numpy-float32", "numpy-float64"]),
+    ("numpy", ["numpy-float32", "numpy-float64", "numpy-stack-1", "numpy-stack-4",
+               "numpy-stack-8", "numpy-stack-16"]),
+    ("numpy-stack", ["numpy-stack-1", "numpy-stack-4", "numpy-stack-8", "numpy-stack-16"]),
     ("jax-scan, numpy-float32", ["numpy-float32", "jax-scan"]),  # in table order
     ("torch", ["torch", "torch-manual"]),
 ])
@@ -70,3 +72,24 @@ def test_table_divides_by_ours_and_leaves_skipped_rows_blank():
 def test_installed_command_and_module_both_work(command):
     done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "--mini-batch-size" in done.stdout and "--peers" in done.stdout
+
+
+def test_a_stack_peer_reports_per_network_time_and_member_0_learns_as_the_single_network(
+        mnist_dir):
+    from experiments.bench.peers import BenchConfig, Problem, run_peer
+    from experiments.data.datasets import load_dataset
+    data = load_dataset("mnist", mnist_dir, train_size=2000)
+    problem = Problem(*data.training, *data.test)
+    config = BenchConfig(sizes=(784, 20, 10), mini_batch_size=10, eta=3.0, epochs=2, seed=0,
+                         threads=1)
+    single, stack = run_peer("numpy-float32", config, problem), run_peer("numpy-stack-4", config,
+                                                                          problem)
+    assert stack.accuracy == single.accuracy and len(stack.epoch_seconds) == 2
+
+
+def test_median_of_runs_takes_the_median_run():
+    from experiments.bench.peers import PeerResult
+    runs = [PeerResult("p", "float32", (seconds,), 0.9) for seconds in (3.0, 1.0, 2.0)]
+    assert bench.median_of_runs(runs).epoch_seconds == (2.0,)
+    skipped = PeerResult("p", "-", (), None, "skipped: no jax")
+    assert bench.median_of_runs([skipped, skipped]) is skipped

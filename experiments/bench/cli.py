@@ -54,7 +54,39 @@ def build_parser():
                                            "then the per-user cache)")
     parser.add_argument("--profile", action="store_true",
                         help="also time each NumPy call of our training step")
+    parser.add_argument("--repeat", type=positive_int, default=3,
+                        help="train each peer this many times, one after another, and report "
+                             "the median of its runs' medians (default: 3)")
+    parser.add_argument("--cores", type=core_list, default=None,
+                        help="the CPU cores every peer runs on, e.g. 0 or 0,1 (default: as many "
+                             "of the allowed cores as --threads): pinned with "
+                             "os.sched_setaffinity, so no library borrows another core")
     return parser
+
+
+def core_list(text):
+    """'0' or '0,1' -> a set of core numbers; an argparse error when not integers."""
+    try:
+        cores = {int(part) for part in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected core numbers such as 0 or 0,1, "
+                                         f"got {text!r}") from None
+    if min(cores) < 0:
+        raise argparse.ArgumentTypeError(f"expected core numbers >= 0, got {text!r}")
+    return cores
+
+
+def pin_cores(cores, threads):
+    """Run this process (and the threads and processes it starts) on `cores` only; by
+    default the first `threads` of the cores allowed now. Returns the cores."""
+    allowed = sorted(os.sched_getaffinity(0))
+    cores = cores or set(allowed[:threads])
+    try:
+        os.sched_setaffinity(0, cores)
+    except (OSError, ValueError) as error:
+        raise NNSweepError(f"--cores {','.join(map(str, sorted(cores)))}: cannot run there "
+                           f"({error}); allowed: {','.join(map(str, allowed))}") from None
+    return sorted(cores)
 
 
 def peer_list(text):
@@ -75,6 +107,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     pin_threads(args.threads)
     try:
+        args.cores = pin_cores(args.cores, args.threads)
         run_benchmark(args)
     except NNSweepError as error:
         print(f"sweep-bench: {error}", file=sys.stderr)
@@ -110,13 +143,23 @@ def run_configuration(args, problem, m, hidden):
           f"{len(problem.X_train):,} training images, seed {args.seed}", flush=True)
     results = []
     for name in args.peers:
-        with threadpool_limits(limits=args.threads):  # again: the last peer may have loaded a pool
-            results.append(run_peer(name, config, problem))
+        runs = []
+        for _ in range(args.repeat):
+            with threadpool_limits(limits=args.threads):  # again: a peer may have loaded a pool
+                runs.append(run_peer(name, config, problem))
+        results.append(median_of_runs(runs))
         print(f"   {name}: {_seconds(results[-1].median_seconds)} s/epoch", file=sys.stderr, flush=True)
     print(results_table(results, args.epochs), flush=True)
     print_floor(config, results, len(problem.X_train))
     if args.profile:
         print_profile(config, len(problem.X_train))
+
+
+def median_of_runs(runs):
+    """One PeerResult for several runs of a peer: its epochs those of the run whose median is
+    the median of the runs' medians (a skipped peer: the first run)."""
+    timed = sorted((run for run in runs if run.epoch_seconds), key=lambda run: run.median_seconds)
+    return timed[(len(timed) - 1) // 2] if timed else runs[0]
 
 
 def results_table(results, epochs):
@@ -164,7 +207,9 @@ def print_settings(args, n_train):
           f"gradient steps only (no evaluation, no compilation)")
     print(f"threads: {args.threads} for every peer: threadpoolctl.threadpool_limits({args.threads}); "
           f"torch.set_num_threads({args.threads}); XLA_FLAGS='{xla_flags(args.threads)}'; "
-          f"OMP/OPENBLAS/MKL_NUM_THREADS={args.threads}")
+          f"OMP/OPENBLAS/MKL_NUM_THREADS={args.threads}; all pinned to core(s) "
+          f"{','.join(map(str, args.cores))} (os.sched_setaffinity); each peer run "
+          f"{args.repeat} time(s), the median run reported")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical cores; Python {platform.python_version()}, "
           f"NumPy {np.__version__}")
 

@@ -29,6 +29,8 @@ PEERS = {
     "torch-manual": ("torch_eager", {"autograd": False}),
     "jax-jit": ("jax_xla", {"scan": False}),
     "jax-scan": ("jax_xla", {"scan": True}),
+    **{f"numpy-stack-{k}": ("population", {"members": k}) for k in (1, 4, 8, 16)},
+    **{f"jax-vmap-{k}": ("population", {"members": k, "jax": True}) for k in (4, 8, 16)},
 }
 REFERENCE = f"numpy-{DEFAULT_DTYPE}"  # "ours": the row every ratio divides by
 
