@@ -1,6 +1,7 @@
 """The `sweep` command (and `python -m experiments`): the only place that catches and prints errors."""
 
 import argparse
+import dataclasses
 import multiprocessing
 import signal
 import sys
@@ -50,6 +51,9 @@ def build_parser():
                         help="train every trial alone; by default trials that differ only in "
                              "seed, eta, lmbda or early stopping, with small steps, are trained "
                              "together as one stack of networks (the same results, faster)")
+    parser.add_argument("--no-early-termination", action="store_true",
+                        help="run every trial to its last epoch, whatever early_terminate says "
+                             "(to see what early termination saves)")
     parser.add_argument("--checkpoint-every", type=non_negative_float, default=2.0,
                         metavar="SECONDS",
                         help="save each running trial's state at the end of an epoch at most "
@@ -77,6 +81,8 @@ def main(argv=None) -> int:
 
 def run_sweep(args):
     sweep = load_sweep(args.config, args.overrides)
+    if args.no_early_termination:
+        sweep = dataclasses.replace(sweep, early_terminate=None)
     out = Path(args.out) if args.out else Path("results") / sweep.name
     if args.dry_run:
         print_dry_run(sweep, out)
