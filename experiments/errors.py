@@ -2,7 +2,8 @@
 
 from nn.errors import DivergedError, NNSweepError
 
-__all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError"]
+__all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError",
+           "WriteError"]
 
 
 class DataError(NNSweepError):
@@ -15,3 +16,7 @@ class ConfigError(NNSweepError):
 
 class ResultsError(NNSweepError):
     """A results directory is unreadable, malformed or in use by another sweep."""
+
+
+class WriteError(ResultsError):
+    """A results file could not be written (a full disk, a read-only directory): not bad input."""

@@ -10,6 +10,7 @@ import pytest
 
 from experiments.errors import ResultsError
 from experiments.report import cli as report_cli
+from experiments.report import frames
 from experiments.report.frames import load_results
 from experiments.report.labels import parameter_count
 from experiments.report.table import (
@@ -261,6 +262,35 @@ def test_malformed_metrics_csv(sweep):
                                 "expected a number, got '0.05x'")
 
 
+def test_a_bad_cell_is_named_in_file_order_whatever_its_column(sweep):
+    text = runs_text().replace("0.7612,0.7612,3,", "0.7612,x,3,")  # line 5, best_accuracy
+    text = text.replace(",33.0,", ",33.5x,")  # line 3, train_seconds: first in the file
+    (sweep / RUNS_FILE).write_text(text)
+    with pytest.raises(ResultsError) as error:
+        load_results(sweep)
+    assert str(error.value) == f"{sweep / RUNS_FILE}: line 3: train_seconds: expected a number, got '33.5x'"
+    (sweep / RUNS_FILE).write_text(runs_text().replace(",3,10,3.0,0,", ",3.5,10,3.0,0,", 1))
+    with pytest.raises(ResultsError, match=r"line 2: epochs: expected a whole number, got '3.5'$"):
+        load_results(sweep)
+
+
+def test_a_text_nan_is_a_number_but_an_empty_cell_is_missing(sweep):
+    (sweep / RUNS_FILE).write_text(runs_text().replace(",0.7612,0.7612,3,", ",nan,0.7612,3,"))
+    runs = load_results(sweep).runs
+    assert math.isnan(runs.loc[3, "accuracy"]) and runs.loc[3, "status"] == "finished"
+
+
+def test_an_older_header_reads_with_the_cells_of_newer_columns_empty(sweep, monkeypatch):
+    """A results directory written before columns were added (as they will be) still reads."""
+    monkeypatch.setattr(frames, "RUN_COLUMNS", RUN_COLUMNS + ("momentum",))
+    monkeypatch.setattr(frames, "METRIC_COLUMNS", METRIC_COLUMNS + ("epochs_run",))
+    results = load_results(sweep)
+    assert list(results.runs["run_id"]) == [row["run_id"] for row in RUNS]
+    assert (results.runs["momentum"] == "").all()
+    assert (results.metrics["epochs_run"] == "").all()
+    assert len(results.metrics) == 13
+
+
 def test_a_truncated_last_line_is_skipped_and_noted(sweep):
     text = runs_text()
     (sweep / RUNS_FILE).write_text(text[:text.rindex("\n", 0, -1) + 25])  # d0's row cut short
@@ -345,3 +375,4 @@ def test_usage_errors_exit_2(argv, capsys):
 def test_help_exits_0(capsys):
     assert report_cli.main(["--help"]) == 0
     assert "--sort-by=-accuracy" in capsys.readouterr().out
+

@@ -12,6 +12,16 @@ METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", 
 # runs.csv's cost_function is the config key `cost` (e.g. quadratic), named apart from
 # metrics.csv's cost, the value of that function on the training data.
 
+# The columns of the first release, which every results file has: a column added since may be
+# missing from a file written before it was. Readers take its cells as empty (its default),
+# and the store rewrites such a file with the current header before it appends to it.
+REQUIRED_RUN_COLUMNS = (
+    "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
+    "dtype", "activation", "cost_function", "status", "accuracy", "best_accuracy", "best_epoch",
+    "validation_accuracy", "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
+)
+REQUIRED_METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+
 # status of a recorded trial
 FINISHED, DIVERGED, FAILED = "finished", "diverged", "failed"
 STATUSES = (FINISHED, DIVERGED, FAILED)

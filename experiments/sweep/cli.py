@@ -11,7 +11,7 @@ from tabulate import tabulate
 
 from experiments.argtypes import positive_int
 from experiments.data.datasets import locate
-from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError
+from experiments.errors import ConfigError, DataError, NNSweepError, ResultsError, WriteError
 from experiments.store.columns import FAILED, FINISHED
 from experiments.store.store import ResultsStore
 from experiments.sweep import runner
@@ -51,6 +51,9 @@ def main(argv=None) -> int:
     args = build_parser().parse_intermixed_args(argv)  # options may follow key=value items
     try:
         return run_sweep(args)
+    except WriteError as error:  # a full disk, a read-only directory: the finished trials are kept
+        print(f"sweep: {error}", file=sys.stderr)
+        return EXIT_TRIALS_FAILED
     except (ConfigError, DataError, ResultsError) as error:  # bad input: nothing was run
         print(f"sweep: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -69,7 +72,8 @@ def run_sweep(args):
         print_dry_run(sweep, out)
         return EXIT_OK
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
-        trials = runner.select_trials(sweep.trials, store.runs(), args.force, args.retry_failed)
+        recorded = store.runs()
+        trials = runner.select_trials(sweep.trials, recorded, args.force, args.retry_failed)
         display = Display(len(trials))
         display.expect(trials)
         display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
@@ -78,7 +82,10 @@ def run_sweep(args):
         if trials:
             # Located (and downloaded, if need be) once here, so that workers only read.
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
+            # rows of trials run again leave the files in one rewrite, not one per trial
+            store.set_aside([trial.run_id for trial in trials if trial.run_id in recorded])
             unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
+        store.finish()  # rows in sweep order before the report reads them
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
         if unfinished is None:
             display.line("rerun the same command to resume: recorded trials are skipped")
