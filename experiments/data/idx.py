@@ -64,7 +64,12 @@ def read_images(path, image_shape=IMAGE_SHAPE):
 
     image_shape: the (rows, cols) every image must have; None accepts any.
     """
-    images = parse_idx(read_bytes(path), path, ndim=3)  # (n, rows, cols)
+    return images_of(read_bytes(path), path, image_shape)
+
+
+def images_of(data, path, image_shape=IMAGE_SHAPE):
+    """read_images of the file's (decompressed) bytes `data`; `path` names it in messages."""
+    images = parse_idx(data, path, ndim=3)  # (n, rows, cols)
     n, rows, cols = images.shape
     if image_shape is not None and (rows, cols) != tuple(image_shape):
         raise DataError(f"{path}: images of {rows}x{cols} pixels, "
@@ -75,7 +80,12 @@ def read_images(path, image_shape=IMAGE_SHAPE):
 
 def read_labels(path):
     """Labels of an IDX1 file: (n,) uint8."""
-    return parse_idx(read_bytes(path), path, ndim=1)
+    return labels_of(read_bytes(path), path)
+
+
+def labels_of(data, path):
+    """read_labels of the file's (decompressed) bytes `data`; `path` names it in messages."""
+    return parse_idx(data, path, ndim=1)
 
 
 def write_idx(path, array):
