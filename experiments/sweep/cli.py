@@ -1,7 +1,6 @@
 """The `sweep` command (and `python -m experiments`): the only place that catches and prints errors."""
 
 import argparse
-import multiprocessing
 import signal
 import sys
 from concurrent.futures.process import BrokenProcessPool
@@ -115,7 +114,7 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
             unfinished.append(result)
         return not (fail_fast and unfinished)
 
-    queue = multiprocessing.get_context("spawn").Queue() if jobs > 1 else None
+    queue = runner.worker_context().Queue() if jobs > 1 else None
     executor = runner.make_executor(jobs, queue)
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
