@@ -386,3 +386,46 @@ def test_train_size_of_all_images_is_the_same_trial_as_null(tmp_path):
                       "  - {layers: [784, 10], train_size: null}\n")
     with pytest.raises(ConfigError, match=r"trials\[1\]: same configuration as trials\[0\]"):
         load_sweep(config)
+
+
+# The trial count, checked before expansion
+
+BIG = """\
+trials:
+  - {layers: [784, 10]}
+  - {layers: [784, 30, 10]}
+grid:
+  eta: [%s]
+seeds: [0, 1, 2, 3, 4]
+""" % ", ".join(f"{i + 1}.0" for i in range(200))
+
+
+def test_too_many_trials_are_refused_before_any_is_expanded(write, monkeypatch):
+    from experiments.sweep import config
+
+    monkeypatch.setattr(config, "_expand", lambda *args: pytest.fail("expanded"))
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(write(BIG), ["epochs=1,2,3"], max_trials=5000)
+    assert str(caught.value) == (
+        "configs/a.yaml: 6,000 trials (2 trials x 200 grid.eta x 3 epochs on the command line "
+        "x 5 seeds), more than --max-trials 5,000; pass --max-trials 6000 to run them all")
+
+
+def test_a_sweep_of_exactly_max_trials_expands(write):
+    assert len(load_sweep(write(BIG), max_trials=2000).trials) == 2000
+    assert len(load_sweep(write(BIG)).trials) == 2000  # no limit
+
+
+def test_a_million_trial_dry_run_answers_in_under_a_second_with_one_line(write, capsys):
+    from time import perf_counter
+
+    from experiments.sweep.cli import main
+
+    start = perf_counter()
+    assert main([write(BIG), "--dry-run", "mini_batch_size=" + ",".join(map(str, range(1, 1001)))]) == 2
+    assert perf_counter() - start < 1.0
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        "sweep: configs/a.yaml: 2,000,000 trials (2 trials x 200 grid.eta x 1,000 "
+        "mini_batch_size on the command line x 5 seeds), more than --max-trials 10,000; "
+        "pass --max-trials 2000000 to run them all\n")

@@ -7,9 +7,11 @@ trial entry, the grid, the command line. An optional top-level key set to null i
 """
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Optional
@@ -46,7 +48,7 @@ class TrialConfig:
     def layers_label(self) -> str:
         return "-".join(str(size) for size in self.layers)
 
-    @property
+    @functools.cached_property  # asked for several times per trial; 10,000 trials in a sweep
     def run_id(self) -> str:
         """A label and a hash of every field but the comment: 784-30-10_e30_b10_eta3_s0_1a2b3c4d.
 
@@ -99,11 +101,13 @@ class _Axis(NamedTuple):
     label: str  # where it came from, for messages: "grid.eta", "overrides: eta", "seeds"
 
 
-def load_sweep(path, overrides=()) -> Sweep:
+def load_sweep(path, overrides=(), max_trials=None) -> Sweep:
     """Read, validate and expand sweep file `path`, with command-line `overrides` applied.
 
     path: str or Path of a YAML file; overrides: "key=value" strings. Everything is checked
-    before this returns. Raises ConfigError, one line naming file, location and bad value.
+    before this returns. Raises ConfigError, one line naming file, location and bad value,
+    also when the sweep has more than `max_trials` trials (counted before expanding them, so
+    that a grid of a million answers at once).
     """
     command_line = sort_overrides(overrides or (), TRIAL_KEYS, COMMAND_LINE_SETTINGS,
                                   TOP_LEVEL_KEYS)
@@ -122,6 +126,7 @@ def load_sweep(path, overrides=()) -> Sweep:
     defaults, entries, axes = _sections(document, prefix, dataset)
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
+    _check_count(prefix, entries, axes, seeds, max_trials)
     trials = _expand(prefix, dataset, defaults, entries, axes, seeds, fixed)
     return Sweep(name, Path(path), dataset, data_dir, trials)
 
@@ -234,6 +239,19 @@ def _check_no_seed(prefix, defaults, entries, axes):
     if where:
         raise ConfigError(f"{prefix}: {where}: cannot be set when seeds is given "
                           f"(seeds already repeats every trial for each seed)")
+
+
+def _check_count(prefix, entries, axes, seeds, max_trials):
+    """The number of trials, entries x each axis x seeds, must not pass `max_trials`."""
+    factors = [(len(entries), "trials")] if entries[0][0] else []
+    factors += [(len(axis.values), axis.label.replace("overrides: ", "") + " on the command line"
+                 if axis.label.startswith("overrides") else axis.label) for axis in axes]
+    factors += [(len(seeds.values), "seeds")] if seeds else []
+    count = math.prod(n for n, _ in factors)
+    if max_trials is not None and count > max_trials:
+        product = " x ".join(f"{n:,} {label}" for n, label in factors if n > 1)
+        raise ConfigError(f"{prefix}: {count:,} trials ({product}), more than --max-trials "
+                          f"{max_trials:,}; pass --max-trials {count} to run them all")
 
 
 def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed):
