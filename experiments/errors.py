@@ -3,7 +3,7 @@
 from nn.errors import DivergedError, NNSweepError
 
 __all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError",
-           "WriteError"]
+           "WriteError", "WorkerLostError"]
 
 
 class DataError(NNSweepError):
@@ -20,3 +20,8 @@ class ResultsError(NNSweepError):
 
 class WriteError(ResultsError):
     """A results file could not be written (a full disk, a read-only directory): not bad input."""
+
+
+class WorkerLostError(NNSweepError):
+    """The worker running a trial died (killed, out of memory) as many times as allowed: the
+    trial is recorded as failed, with this message, and the sweep goes on."""

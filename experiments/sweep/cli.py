@@ -30,8 +30,17 @@ def build_parser():
     parser.add_argument("overrides", nargs="*", metavar="key=value",
                         help="override config keys, Hydra style: epochs=1 eta=0.5,3.0 "
                              "layers=[784,100,10] (a comma makes a sweep)")
-    parser.add_argument("-j", "--jobs", type=positive_int, default=1,
-                        help="trials run at once, each in a worker process with one BLAS thread")
+    parser.add_argument("-j", "--jobs", type=positive_int,
+                        help="trials run at once, each in a worker process with one BLAS thread "
+                             "(default: 1; with --scheduler, one per thread of the cluster's "
+                             "workers)")
+    parser.add_argument("--executor", choices=("process", "dask"),
+                        help="process: worker processes of this machine (the default); dask: a "
+                             "local Dask cluster of -j worker processes, or with --scheduler an "
+                             "existing Dask cluster (pip install \"nn-sweep[dask]\")")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the trials on the Dask cluster of the scheduler at ADDRESS, "
+                             "e.g. tcp://10.0.0.5:8786 (implies --executor dask)")
     parser.add_argument("--out", help="results directory (default: results/<sweep name>)")
     parser.add_argument("--data-dir", help="directory with the data set files "
                                            "(default: $MNIST_DIR, then the per-user cache)")
@@ -52,7 +61,11 @@ def build_parser():
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_intermixed_args(argv)  # options may follow key=value items
+    parser = build_parser()
+    args = parser.parse_intermixed_args(argv)  # options may follow key=value items
+    if args.scheduler and args.executor == "process":
+        parser.error("--scheduler runs the trials on Dask: it cannot go with --executor process")
+    args.executor = "dask" if args.scheduler else args.executor or "process"
     try:
         return run_sweep(args)
     except WriteError as error:  # a full disk, a read-only directory: the finished trials are kept
@@ -75,20 +88,26 @@ def run_sweep(args):
     if args.dry_run:
         print_dry_run(sweep, out)
         return EXIT_OK
+    dask_executor = import_dask_executor() if args.executor == "dask" else None
     with ResultsStore(out, order=[trial.run_id for trial in sweep.trials]) as store:
         recorded = store.runs()
         trials = runner.select_trials(sweep.trials, recorded, args.force, args.retry_failed)
         display = Display(len(trials))
         display.expect(trials)
+        how = "Dask" if dask_executor else f"{args.jobs or 1} job(s)"
         display.line(f"{sweep.name}: {len(trials)} of {len(sweep.trials)} trials to run "
-                     f"on {sweep.dataset} with {args.jobs} job(s); results in {out}")
+                     f"on {sweep.dataset} with {how}; results in {out}")
         unfinished = []
         if trials:
             # Located (and downloaded, if need be) once here, so that workers only read.
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
             # rows of trials run again leave the files in one rewrite, not one per trial
             store.set_aside([trial.run_id for trial in trials if trial.run_id in recorded])
-            unfinished = execute(trials, store, display, args.jobs, data_dir, args.fail_fast)
+            if dask_executor:
+                backend = dask_backend(dask_executor, args, sweep.dataset, data_dir, display)
+            else:
+                backend = process_backend(args.jobs or 1, display)
+            unfinished = execute(trials, store, display, backend, data_dir, args.fail_fast)
         store.finish()  # rows in sweep order before the report reads them
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
         if unfinished is None:
@@ -102,8 +121,42 @@ def run_sweep(args):
     return EXIT_TRIALS_FAILED if failed or stopped else EXIT_OK
 
 
-def execute(trials, store, display, jobs, data_dir, fail_fast):
-    """Run the trials, recording each as it completes.
+def import_dask_executor():
+    """The Dask executor module; ConfigError when the dask extra is not installed."""
+    try:
+        from experiments.sweep import dask_executor
+    except ImportError as error:
+        if (error.name or "").split(".")[0] not in ("dask", "distributed"):
+            raise
+        raise ConfigError("--executor dask and --scheduler need Dask: "
+                          "pip install \"nn-sweep[dask]\"") from None
+    return dask_executor
+
+
+def process_backend(jobs, display):
+    """(executor, jobs, arguments of run_trials) for the trials run by this machine's processes."""
+    queue = runner.worker_context().Queue() if jobs > 1 else None
+    return runner.make_executor(jobs, queue), jobs, {
+        "progress": display if queue is None else None, "on_tick": lambda: _drain(queue, display)}
+
+
+def dask_backend(dask_executor, args, dataset, data_dir, display):
+    """The same for Dask: connected, the workers checked and given the data set."""
+    executor = dask_executor.start(args.scheduler, args.jobs or 1, args.jobs, dataset, data_dir)
+    display.line(executor.describe())
+
+    def on_tick():
+        for event in executor.events():
+            display.put(event)
+        executor.check()
+
+    return executor, executor.jobs, {"progress": executor.progress, "on_tick": on_tick,
+                                     "task": dask_executor.run_trial_on_worker}
+
+
+def execute(trials, store, display, backend, data_dir, fail_fast):
+    """Run the trials, recording each as it completes. backend: (executor, jobs, keyword
+    arguments of run_trials), see process_backend.
 
     Returns the results that did not finish (failed or diverged), or None when interrupted
     (Ctrl-C or SIGTERM): the trials that were running are then not recorded.
@@ -119,17 +172,13 @@ def execute(trials, store, display, jobs, data_dir, fail_fast):
             unfinished.append(result)
         return not (fail_fast and unfinished)
 
-    queue = runner.worker_context().Queue() if jobs > 1 else None
-    executor = runner.make_executor(jobs, queue)
+    executor, jobs, options = backend
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        runner.run_trials(trials, executor, jobs, on_result, data_dir,
-                          progress=display if queue is None else None,
-                          on_tick=lambda: _drain(queue, display))
+        runner.run_trials(trials, executor, jobs, on_result, data_dir, **options)
         executor.shutdown(wait=True)
     except KeyboardInterrupt:
-        if jobs > 1:
-            runner.stop_workers(executor)
+        runner.stop_workers(executor)
         return None
     except BrokenProcessPool:
         runner.stop_workers(executor)

@@ -24,7 +24,7 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 from experiments.data.datasets import load_dataset
-from experiments.errors import NNSweepError
+from experiments.errors import NNSweepError, WorkerLostError
 from experiments.store.columns import DIVERGED, FAILED, FINISHED
 from nn import SGD, DivergedError, Network
 from nn.network import parameter_count
@@ -141,7 +141,11 @@ def make_executor(jobs, progress_queue=None):
 
 
 def stop_workers(executor):
-    """Stop a process pool now, running trials included (Ctrl-C): their rows are not written."""
+    """Stop the executor's workers now, running trials included (Ctrl-C, an error): their rows
+    are not written. An executor with a stop() of its own (Dask) is asked to stop."""
+    if hasattr(executor, "stop"):
+        executor.stop()
+        return
     # The pool keeps no public handle on its processes; shutdown() drops the private one.
     processes = list((getattr(executor, "_processes", None) or {}).values())
     for process in processes:
@@ -159,30 +163,45 @@ def select_trials(trials, recorded, force=False, retry_failed=False):
     return selected
 
 
-def run_trials(trials, executor, jobs, on_result, data_dir=None, progress=None, on_tick=None):
+def run_trials(trials, executor, jobs, on_result, data_dir=None, progress=None, on_tick=None,
+               task=None):
     """Run `trials` with at most `jobs` in flight; call on_result(result) as each completes.
 
-    `progress` goes to the workers, which put EpochEvents in it; on_tick() is called about
-    ten times a second, for the caller to drain it. on_result returning False stops
-    submitting new trials (--fail-fast); those in flight still complete and are recorded.
+    Each trial runs as task(trial, data_dir, progress) (default: run_trial). `progress` goes
+    to the workers, which put EpochEvents in it; on_tick() is called about ten times a second,
+    for the caller to drain it. on_result returning False stops submitting new trials
+    (--fail-fast); those in flight still complete and are recorded. A trial whose worker died
+    (WorkerLostError from the executor) completes as failed, with the error's message.
     """
+    task = task or run_trial
     # With several workers, longest first: a long trial started last would leave the other
     # workers idle at the end (rows are written in sweep order whatever the order of runs).
     pending_trials = sorted(trials, key=estimated_cost, reverse=True) if jobs > 1 else list(trials)
-    in_flight = set()
+    in_flight = {}  # future -> its trial
     keep_going = True
     while pending_trials or in_flight:
         while keep_going and pending_trials and len(in_flight) < jobs:
-            in_flight.add(executor.submit(run_trial, pending_trials.pop(0), data_dir, progress))
+            trial = pending_trials.pop(0)
+            in_flight[executor.submit(task, trial, data_dir, progress)] = trial
         if not in_flight:
             break
-        done, in_flight = concurrent.futures.wait(
+        done, _ = concurrent.futures.wait(
             in_flight, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
-            if on_result(future.result()) is False:
+            if on_result(_result(future, in_flight.pop(future))) is False:
                 keep_going = False
         if on_tick is not None:
             on_tick()
+
+
+def _result(future, trial):
+    """The TrialResult of a done future; a failed one when its worker was lost."""
+    try:
+        return future.result()
+    except WorkerLostError as error:
+        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return TrialResult(trial, FAILED, (), f"{type(error).__name__}: {error}", started_at,
+                           0.0, host="")
 
 
 def estimated_cost(trial):
