@@ -117,11 +117,17 @@ class ResultsStore:
             self._recorded = None
 
     def _open(self):
-        """Under the lock: cut off torn last lines, read runs.csv, put back rows set aside, and
-        drop leftover metrics (after a kill), so that a trial recorded again has no others."""
-        self._recorded = _by_run_id(self._runs_file.repair())
-        self._put_back()
-        self._drop_leftovers(self._metrics_file.repair())
+        """Under the lock: read both files (a ResultsError before anything is touched), cut off
+        torn last lines, put back rows set aside, and drop leftover metrics (after a kill), so
+        that a trial recorded again has no others."""
+        runs, metrics = self._runs_file.read(), self._metrics_file.read()
+        if runs is not None:
+            _check_unique(self.runs_path, runs)
+        self._recorded = _by_run_id(self._runs_file.repair(runs))
+        metric_rows = self._metrics_file.repair(metrics)
+        if self._put_back():  # metrics.csv rewritten: its rows as they are now
+            metric_rows = self._metrics_file.rows()
+        self._drop_leftovers(metric_rows)
 
     @property
     def runs_path(self):
@@ -217,10 +223,11 @@ class ResultsStore:
         self.sync()
 
     def _put_back(self):
-        """Return the set-aside rows of trials not recorded since to the files; drop the rest."""
+        """Return the set-aside rows of trials not recorded since to the files; drop the rest.
+        Whether it rewrote the files."""
         if not self._aside_runs.path.exists():
             self._aside_metrics.remove()  # set aside no further than its metrics: nothing to do
-            return
+            return False
         back = [row for row in self._aside_runs.rows() if row["run_id"] not in self._recorded]
         if back:
             self._unfinished = True
@@ -233,6 +240,7 @@ class ResultsStore:
             self._runs_file.rewrite(list(self._recorded.values()))
         self._aside_runs.remove()
         self._aside_metrics.remove()
+        return bool(back)
 
     def _drop_leftovers(self, metrics):
         """Rewrite metrics.csv without the rows (`metrics`, as read) of trials not recorded."""
@@ -261,21 +269,23 @@ class _CsvFile:
 
     def rows(self):
         """Every complete row, as dicts of strings with every column; [] when there is no file."""
-        try:
-            records = read_csv_records(self.path, self.required)
-        except FileNotFoundError:
-            return []
-        self._know_header(records.header)
-        return records.rows(self.columns)
+        records = self.read()
+        return [] if records is None else records.rows(self.columns)
 
-    def repair(self):
-        """Cut off a torn last record, end an unterminated last one with its line break; return
-        the rows (as rows() does)."""
+    def read(self):
+        """The file's CsvRecords, None when there is no file; ResultsError when malformed."""
         try:
             records = read_csv_records(self.path, self.required)
         except FileNotFoundError:
-            return []
+            return None
         self._know_header(records.header)
+        return records
+
+    def repair(self, records):
+        """Cut off the torn last record of the file read as `records`, end an unterminated last
+        one with its line break; return the rows (as rows() does)."""
+        if records is None:
+            return []
         try:
             if records.torn_line is not None:
                 os.truncate(self.path, records.complete_size)
@@ -319,3 +329,15 @@ class _CsvFile:
 
 def _by_run_id(rows):
     return {row["run_id"]: row for row in rows}
+
+
+def _check_unique(path, records):
+    """Two runs rows of one run_id (an edit gone wrong): an error, as the report says it, rather
+    than one of them dropped at the next rewrite."""
+    first_line = {}
+    for line, fields in records.records:
+        run_id = fields[records.header.index("run_id")]
+        if run_id in first_line:
+            raise ResultsError(f"{path}: line {line}: run_id: {run_id!r} is also on line "
+                               f"{first_line[run_id]}")
+        first_line[run_id] = line
