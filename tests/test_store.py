@@ -159,7 +159,7 @@ def spy_writes(monkeypatch):
         real_append(path, text, sync)
 
     monkeypatch.setattr(csv_files, "write_atomically", whole)
-    monkeypatch.setattr(store_module, "append_text", append)
+    monkeypatch.setattr(csv_files, "append_text", append)
     return calls
 
 
@@ -319,8 +319,8 @@ class KillSwitch:
             os.truncate(path, size)
 
         monkeypatch.setattr(csv_files, "write_atomically", whole)
-        monkeypatch.setattr(store_module, "append_text", append)
-        monkeypatch.setattr(store_module.os, "truncate", truncate)
+        monkeypatch.setattr(csv_files, "append_text", append)
+        monkeypatch.setattr(os, "truncate", truncate)
         self.undo = monkeypatch.undo
 
     def _tick(self, path):

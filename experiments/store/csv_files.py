@@ -1,5 +1,5 @@
-"""Reading, writing and appending the results CSVs: records with their line numbers, cells as text;
-not what the columns mean.
+"""Reading, writing and appending the results CSVs: records with their line numbers, cells as
+text, one file's header against the columns of this version (CsvFile); not what they mean.
 
 Errors name the file and, where there is one, the line. A kill during an append can leave the
 last record of a file cut short (torn): readers leave it out and say on which line it was, and
@@ -199,6 +199,79 @@ def sync_file(path):
         pass
     except OSError as error:
         raise WriteError(f"{path}: cannot write: {error.strerror or error}") from None
+
+
+class CsvFile:
+    """One of a results directory's CSV files: the columns this version writes (`required`
+    being those every version wrote), the header on disk; appends, rewrites and repairs.
+
+    Columns of the file that `columns` lacks (written by a later version) are kept, after them.
+    """
+
+    def __init__(self, path, columns, required):
+        self.path = path
+        self.columns = tuple(columns)
+        self.required = required
+        self._header_on_disk = None  # as last read or written; None: not known yet
+
+    def rows(self):
+        """Every complete row, as dicts of strings with every column; [] when there is no file."""
+        records = self.read()
+        return [] if records is None else records.rows(self.columns)
+
+    def read(self):
+        """The file's CsvRecords, None when there is no file; ResultsError when malformed."""
+        try:
+            records = read_csv_records(self.path, self.required)
+        except FileNotFoundError:
+            return None
+        self._know_header(records.header)
+        return records
+
+    def repair(self, records):
+        """Cut off the torn last record of the file read as `records`, end an unterminated last
+        one with its line break; return the rows (as rows() does)."""
+        if records is None:
+            return []
+        try:
+            if records.torn_line is not None:
+                os.truncate(self.path, records.complete_size)
+            elif records.unterminated:
+                append_text(self.path, "\n")
+        except OSError as error:
+            raise WriteError(f"{self.path}: cannot write: {error.strerror or error}") from None
+        return records.rows(self.columns)
+
+    def has_current_header(self):
+        return self._header_on_disk is None or list(self._header_on_disk) == list(self.columns)
+
+    def append(self, rows):
+        """Append rows, creating the file, or rewriting it once when its header is not ours."""
+        if self._header_on_disk is None:
+            self.rows()  # learns the header, if there is a file
+        if not self.path.exists():
+            self.rewrite(rows)
+        elif not self.has_current_header():  # fewer columns (older) or other columns
+            self.rewrite(self.rows() + list(rows))
+        elif rows:
+            append_text(self.path, csv_text(self.columns, rows, header=False), sync=False)
+
+    def rewrite(self, rows):
+        keys = set().union(*map(dict.keys, rows))  # rows of a file with columns we do not know
+        self.columns += tuple(sorted(keys.difference(self.columns)))
+        write_text(self.path, csv_text(self.columns, rows))
+        self._header_on_disk = self.columns
+
+    def remove(self):
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as error:
+            raise WriteError(f"{self.path}: cannot remove: {error.strerror or error}") from None
+
+    def _know_header(self, header):
+        self._header_on_disk = tuple(header)
+        unknown = tuple(column for column in header if column not in self.columns)
+        self.columns = self.columns + unknown
 
 
 def csv_text(columns, rows, header=True):

@@ -36,14 +36,7 @@ from experiments.store.columns import (
     RUN_COLUMNS,
     RUNS_FILE,
 )
-from experiments.store.csv_files import (
-    append_text,
-    csv_text,
-    read_csv_records,
-    sync_file,
-    text_row,
-    write_text,
-)
+from experiments.store.csv_files import CsvFile, sync_file, text_row, write_text
 
 LOCK_FILE = ".lock"
 # Appended rows are synced to the disk at least this often, and when the sweep ends: an fsync
@@ -66,12 +59,12 @@ class ResultsStore:
         self.directory = Path(directory)
         self._position = {run_id: i for i, run_id in enumerate(order)}
         self._lock_handle = None
-        self._runs_file = _CsvFile(self.directory / RUNS_FILE, RUN_COLUMNS, REQUIRED_RUN_COLUMNS)
-        self._metrics_file = _CsvFile(self.directory / METRICS_FILE, METRIC_COLUMNS,
+        self._runs_file = CsvFile(self.directory / RUNS_FILE, RUN_COLUMNS, REQUIRED_RUN_COLUMNS)
+        self._metrics_file = CsvFile(self.directory / METRICS_FILE, METRIC_COLUMNS,
                                       REQUIRED_METRIC_COLUMNS)
-        self._aside_runs = _CsvFile(self.directory / SET_ASIDE_RUNS_FILE, RUN_COLUMNS,
+        self._aside_runs = CsvFile(self.directory / SET_ASIDE_RUNS_FILE, RUN_COLUMNS,
                                     REQUIRED_RUN_COLUMNS)
-        self._aside_metrics = _CsvFile(self.directory / SET_ASIDE_METRICS_FILE, METRIC_COLUMNS,
+        self._aside_metrics = CsvFile(self.directory / SET_ASIDE_METRICS_FILE, METRIC_COLUMNS,
                                        REQUIRED_METRIC_COLUMNS)
         self._recorded = None  # while locked: run_id -> runs row (dict of strings), file order
         self._unfinished = False  # rows appended or put back since the last finish()
@@ -253,78 +246,6 @@ class ResultsStore:
         """Rows sorted by their run's place in the sweep; a stable sort keeps epochs in order."""
         last = len(self._position)
         return sorted(rows, key=lambda row: self._position.get(row["run_id"], last))
-
-
-class _CsvFile:
-    """One CSV file of the store: the columns this version writes, the header on disk.
-
-    Columns of the file that `columns` lacks (written by a later version) are kept, after them.
-    """
-
-    def __init__(self, path, columns, required):
-        self.path = path
-        self.columns = tuple(columns)
-        self.required = required
-        self._header_on_disk = None  # as last read or written; None: not known yet
-
-    def rows(self):
-        """Every complete row, as dicts of strings with every column; [] when there is no file."""
-        records = self.read()
-        return [] if records is None else records.rows(self.columns)
-
-    def read(self):
-        """The file's CsvRecords, None when there is no file; ResultsError when malformed."""
-        try:
-            records = read_csv_records(self.path, self.required)
-        except FileNotFoundError:
-            return None
-        self._know_header(records.header)
-        return records
-
-    def repair(self, records):
-        """Cut off the torn last record of the file read as `records`, end an unterminated last
-        one with its line break; return the rows (as rows() does)."""
-        if records is None:
-            return []
-        try:
-            if records.torn_line is not None:
-                os.truncate(self.path, records.complete_size)
-            elif records.unterminated:
-                append_text(self.path, "\n")
-        except OSError as error:
-            raise WriteError(f"{self.path}: cannot write: {error.strerror or error}") from None
-        return records.rows(self.columns)
-
-    def has_current_header(self):
-        return self._header_on_disk is None or list(self._header_on_disk) == list(self.columns)
-
-    def append(self, rows):
-        """Append rows, creating the file, or rewriting it once when its header is not ours."""
-        if self._header_on_disk is None:
-            self.rows()  # learns the header, if there is a file
-        if not self.path.exists():
-            self.rewrite(rows)
-        elif not self.has_current_header():  # fewer columns (older) or other columns
-            self.rewrite(self.rows() + list(rows))
-        elif rows:
-            append_text(self.path, csv_text(self.columns, rows, header=False), sync=False)
-
-    def rewrite(self, rows):
-        keys = set().union(*map(dict.keys, rows))  # rows of a file with columns we do not know
-        self.columns += tuple(sorted(keys.difference(self.columns)))
-        write_text(self.path, csv_text(self.columns, rows))
-        self._header_on_disk = self.columns
-
-    def remove(self):
-        try:
-            self.path.unlink(missing_ok=True)
-        except OSError as error:
-            raise WriteError(f"{self.path}: cannot remove: {error.strerror or error}") from None
-
-    def _know_header(self, header):
-        self._header_on_disk = tuple(header)
-        unknown = tuple(column for column in header if column not in self.columns)
-        self.columns = self.columns + unknown
 
 
 def _by_run_id(rows):
