@@ -538,3 +538,16 @@ def test_write_atomically_that_fails_keeps_the_old_content_and_no_temporary_file
         write_atomically(path, 12345)  # neither str nor bytes: fails while writing the temporary
     assert path.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_rows_set_aside_go_back_when_the_sweep_ends_in_an_error(tmp_path):
+    with ResultsStore(tmp_path, order=("a", "b")) as store:
+        record(store, "a", 0.5)
+        record(store, "b", 0.6)
+    with pytest.raises(RuntimeError):  # the executor could not start, say
+        with ResultsStore(tmp_path, order=("a", "b")) as store:
+            store.set_aside(["a", "b"])
+            assert ResultsStore(tmp_path).runs().keys() == {"a", "b"}  # still counted
+            raise RuntimeError("no Dask scheduler")
+    assert recorded_state(tmp_path) == {"b": ("0.6", ["0.6"] * 2), "a": ("0.5", ["0.5"] * 2)}
+    assert not (tmp_path / SET_ASIDE_RUNS_FILE).exists()

@@ -21,6 +21,7 @@ rewritten with the current header before the store first appends to it; columns 
 know are kept. A lock file keeps two sweeps from writing one directory.
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -102,8 +103,11 @@ class ResultsStore:
         if self._lock_handle is None:
             return
         try:
-            if exc_type is None:  # after an error the next open repairs what needs it
+            if exc_type is None:
                 self.finish()
+            else:  # rows set aside go back now if they can, else at the next open
+                with contextlib.suppress(ResultsError, OSError):
+                    self._put_back()
         finally:
             self._lock_handle.close()  # closing releases the lock
             self._lock_handle = None

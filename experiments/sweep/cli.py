@@ -101,12 +101,12 @@ def run_sweep(args):
         if trials:
             # Located (and downloaded, if need be) once here, so that workers only read.
             data_dir = str(locate(sweep.dataset, args.data_dir or sweep.data_dir).resolve())
-            # rows of trials run again leave the files in one rewrite, not one per trial
-            store.set_aside([trial.run_id for trial in trials if trial.run_id in recorded])
             if dask_executor:
                 backend = dask_backend(dask_executor, args, sweep.dataset, data_dir, display)
             else:
                 backend = process_backend(args.jobs or 1, display)
+            # rows of trials run again leave the files in one rewrite, not one per trial
+            store.set_aside([trial.run_id for trial in trials if trial.run_id in recorded])
             unfinished = execute(trials, store, display, backend, data_dir, args.fail_fast)
         store.finish()  # rows in sweep order before the report reads them
         display.summary(len(sweep.trials) - len(trials), out, interrupted=unfinished is None)
