@@ -3,7 +3,7 @@
 from nn.errors import DivergedError, NNSweepError
 
 __all__ = ["NNSweepError", "DivergedError", "DataError", "ConfigError", "ResultsError",
-           "ImageError", "ExportError"]
+           "ImageError", "ExportError", "WriteError", "WorkerLostError"]
 
 
 class DataError(NNSweepError):
@@ -24,3 +24,12 @@ class ImageError(NNSweepError):
 
 class ExportError(NNSweepError):
     """Results cannot be exported: the exporter's package is missing, or its store refused them."""
+
+
+class WriteError(ResultsError):
+    """A results file could not be written (a full disk, a read-only directory): not bad input."""
+
+
+class WorkerLostError(NNSweepError):
+    """The worker running a trial died (killed, out of memory) as many times as allowed: the
+    trial is recorded as failed, with this message, and the sweep goes on."""

@@ -6,10 +6,12 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomically(path, data):
-    """Replace `path` by `data` (str or bytes): written under a unique temporary name, synced,
-    then renamed over `path`. Two writers never share a temporary file; OSError propagates
-    (with the temporary file removed) for the caller to turn into its own error.
+def write_atomically(path, data, sync=True):
+    """Replace `path` by `data` (str or bytes): written under a unique temporary name, synced
+    (unless sync=False: then a kill still leaves the old file or the new, but a machine crash
+    may leave it empty), then renamed over `path`. Two writers never share a temporary file;
+    OSError propagates (with the temporary file removed) for the caller to turn into its own
+    error.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
@@ -19,7 +21,8 @@ def write_atomically(path, data):
         with os.fdopen(handle, mode, **text_options) as file:
             file.write(data)
             file.flush()
-            os.fsync(file.fileno())
+            if sync:
+                os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

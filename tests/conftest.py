@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the real MNIST files are, a network trained on them, and the
+"""Shared test fixtures: where the real MNIST files are, a network trained on them, a
+per-user cache of the test session's own (tests never write into the real one), and the
 bounds of hostile-input tests."""
 
 import faulthandler
@@ -24,6 +25,15 @@ settings.load_profile("ci")
 
 from experiments.data.datasets import load_dataset
 from nn import SGD, Network
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory):
+    """$NN_SWEEP_CACHE for this session (and the commands tests start), unless already set:
+    the decoded data sets land there, not in ~/.cache."""
+    if not os.environ.get("NN_SWEEP_CACHE"):
+        os.environ["NN_SWEEP_CACHE"] = str(tmp_path_factory.mktemp("nn-sweep-cache"))
+    return os.environ["NN_SWEEP_CACHE"]
 
 
 @pytest.fixture(scope="session")

@@ -261,11 +261,9 @@ def test_a_worker_killed_by_the_system_stops_the_sweep_cleanly(tmp_path):
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        # -ww: without a terminal ps cuts lines at 80 columns, and a long venv path
-        # pushes "spawn_main" past them
-        children = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(process.pid)],
-                                  capture_output=True, text=True).stdout.splitlines()
-        workers = [int(line.split()[0]) for line in children if "spawn_main" in line]
+        # the workers are forked by the sweep's fork server, a child of the sweep
+        servers = [pid for pid, args in children(process.pid) if "forkserver" in args]
+        workers = [pid for server in servers for pid, _ in children(server)]
     assert workers, "no worker process found"
     time.sleep(1.0)  # the workers are training now
     os.kill(workers[0], signal.SIGKILL)  # as the kernel's OOM killer would
@@ -279,3 +277,12 @@ def test_a_worker_killed_by_the_system_stops_the_sweep_cleanly(tmp_path):
     rerun = sweep(config, "--no-report", cwd=tmp_path)
     assert rerun.returncode == 0 and f"{4 - len(recorded)} of 4 trials to run" in rerun.stdout
     assert len(rows(runs_csv)) == 4
+
+
+def children(pid):
+    """(pid, command line) of each child of process `pid`."""
+    # -ww: without a terminal ps cuts lines at 80 columns, and a long venv path pushes the
+    # words we look for past them
+    lines = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)],
+                           capture_output=True, text=True).stdout.splitlines()
+    return [(int(line.split()[0]), line.split(None, 1)[1]) for line in lines]

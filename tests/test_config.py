@@ -472,10 +472,12 @@ def test_plus_plus_key_overrides_like_a_plain_key(write):
      "trials[0].layers: at most 20 layers (input and output included), got 21"),
     (D + "\ngrid: {eta: [" + ", ".join(f"{i}.5" for i in range(101)) + "], "
      "epochs: [" + ", ".join(str(i) for i in range(1, 101)) + "]}",
-     "101 (grid.eta) x 100 (grid.epochs) = 10100 trials, more than the 10000 a sweep may have"),
+     "10,100 trials (101 grid.eta x 100 grid.epochs), more than --max-trials 10,000; pass "
+     "--max-trials 10100 to run them all"),
     ("trials: [{layers: [784, 10]}, {layers: [784, 30, 10]}]\nseeds: [" +
      ", ".join(map(str, range(5001))) + "]",
-     "2 (trials) x 5001 (seeds) = 10002 trials, more than the 10000 a sweep may have"),
+     "10,002 trials (2 trials x 5,001 seeds), more than --max-trials 10,000; pass "
+     "--max-trials 10002 to run them all"),
     (D + "\nname: a\nname: b", "invalid YAML at line 3, column 1: duplicate key 'name' "
                                "(first at line 2)"),
     ("defaults: {layers: [784, 10], eta: 0.5, eta: 3.0}",
@@ -508,3 +510,46 @@ def test_the_longest_run_id_the_limits_allow_names_a_folder():
                         epochs=limits.MAX_EPOCHS, mini_batch_size=50_000, eta=1.2345678e-300,
                         seed=limits.MAX_SEED)
     assert len(trial.run_id.encode()) < 255  # NAME_MAX of ext4, APFS, NTFS
+
+
+# The trial count, checked before expansion
+
+BIG = """\
+trials:
+  - {layers: [784, 10]}
+  - {layers: [784, 30, 10]}
+grid:
+  eta: [%s]
+seeds: [0, 1, 2, 3, 4]
+""" % ", ".join(f"{i + 1}.0" for i in range(200))
+
+
+def test_too_many_trials_are_refused_before_any_is_expanded(write, monkeypatch):
+    from experiments.sweep import config
+
+    monkeypatch.setattr(config, "_expand", lambda *args: pytest.fail("expanded"))
+    with pytest.raises(ConfigError) as caught:
+        load_sweep(write(BIG), ["epochs=1,2,3"], max_trials=5000)
+    assert str(caught.value) == (
+        "configs/a.yaml: 6,000 trials (2 trials x 200 grid.eta x 3 epochs on the command line "
+        "x 5 seeds), more than --max-trials 5,000; pass --max-trials 6000 to run them all")
+
+
+def test_a_sweep_of_exactly_max_trials_expands(write):
+    assert len(load_sweep(write(BIG), max_trials=2000).trials) == 2000
+    assert len(load_sweep(write(BIG)).trials) == 2000  # no limit
+
+
+def test_a_million_trial_dry_run_answers_in_under_a_second_with_one_line(write, capsys):
+    from time import perf_counter
+
+    from experiments.sweep.cli import main
+
+    start = perf_counter()
+    assert main([write(BIG), "--dry-run", "mini_batch_size=" + ",".join(map(str, range(1, 1001)))]) == 2
+    assert perf_counter() - start < 1.0
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        "sweep: configs/a.yaml: 2,000,000 trials (2 trials x 200 grid.eta x 1,000 "
+        "mini_batch_size on the command line x 5 seeds), more than --max-trials 10,000; "
+        "pass --max-trials 2000000 to run them all\n")

@@ -22,7 +22,8 @@ def test_the_estimate_adds_up_what_nn_allocates():
     parameters = 784 * 30 + 30 + 30 * 10 + 10
     workspace = (10 * (784 + 30 + 2 + 3 * 40) + parameters) * 4
     training = (50_000 * (785 + 10) * 4 + workspace + 10_000 * 40 * 4)
-    expected = (memory.BASELINE + 784 * 30 * 4 + memory.DATA_SET + parameters * 4 + training)
+    data = (50_000 + 2 * 10_000) * memory.IMAGE_BYTES  # training, validation and test images
+    expected = (memory.BASELINE + 784 * 30 * 4 + data + parameters * 4 + training)
     assert trial_bytes(NIELSEN) == expected
     assert size(trial_bytes(NIELSEN)) == "403 MiB"  # 404 MiB measured (ru_maxrss)
     assert (size(5 * MiB), size(int(1.56 * GiB)), size(300 * GiB)) == ("5.0 MiB", "1.6 GiB",
@@ -136,7 +137,6 @@ def test_train_refuses_too(monkeypatch, capsys):
 
 def test_a_stack_needs_each_members_own_arrays_once_the_shared_data_counted():
     trial = TrialConfig(layers=(784, 100, 10), mini_batch_size="full")
-    one, eight = trial_bytes(trial), trial_bytes(trial, stacked=8)
-    shared = trial_bytes(TrialConfig(layers=(784, 10), mini_batch_size=1, train_size=1))
+    one, two, eight = (trial_bytes(trial, stacked=k) for k in (1, 2, 8))
     assert one < eight < 8 * one  # the data set and its copies are not counted eight times
-    assert eight - one > 7 * (one - shared) * 0.5  # ... but every member's work is
+    assert eight - one == 7 * (two - one) > 0  # ... but every member's arrays are

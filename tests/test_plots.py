@@ -93,3 +93,17 @@ def test_a_sweep_where_every_trial_failed_still_draws(tmp_path):
     assert [text.get_text() for text in curves.legends[0].get_texts()] == [
         "[784, 30, 10]  eta=3.0, batch 10 (failed; no epoch recorded)"]
     assert accuracy.legends[0].get_texts()[0].get_text().endswith("(failed; no final accuracy)")
+
+
+def test_figures_draw_the_rows_with_the_best_accuracy_when_there_are_too_many(results):
+    table = comparison_table(results, aggregate=False)  # six trials, two without an accuracy
+    everything, no_note = plots.figure_rows(table)
+    assert everything is table and no_note == ""
+    shown, note = plots.figure_rows(table, most=3)
+    assert list(shown["run_id"]) == ["a0", "a1", "a2"]  # 0.95, 0.96, 0.94, in the table's order
+    assert note == ("the 3 of 6 rows with the best final accuracy "
+                    "(--filter, --sort-by and --top choose others)")
+    assert list(plots.figure_rows(table.iloc[::-1], most=5)[0]["run_id"]) == [
+        "d0", "b0", "a2", "a1", "a0"]  # no accuracy comes last, whatever the order
+    figure = plots.learning_curves_figure(shown, results.metrics, "sweep t", note)
+    assert note in figure.legends[0].get_title().get_text()

@@ -20,9 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from experiments.data.idx import GZIP_MAGIC, gunzip, read_images, read_labels
+from experiments.data.decoded import decode_images, decode_labels, load_decoded
+from experiments.data.idx import GZIP_MAGIC, gunzip
 from experiments.errors import DataError
 from experiments.files import write_atomically
 
@@ -217,15 +216,17 @@ def load_dataset(name="mnist", directory=None, train_size=None, environ=os.envir
     """Read data set `name` and split it as Nielsen does (50,000 / 10,000 / 10,000 test).
 
     train_size: use only the first `train_size` of the 50,000 training images (1 to 50,000;
-    anything else is a DataError, not silently clipped).
+    anything else is a DataError, not silently clipped). The arrays are read-only views of
+    the decoded cache (decoded.py) under this process's per-user cache, wherever the files
+    were found (`environ` only says where to look for them).
     """
     source = _source(name)
     n_train = _checked_train_size(name, train_size, source.training_images)
     where = locate(name, directory, environ)
-    train_images = read_images(find_file(where, FILES[0]))
-    train_labels = read_labels(find_file(where, FILES[1]))
-    test_images = read_images(find_file(where, FILES[2]))
-    test_labels = read_labels(find_file(where, FILES[3]))
+    cache = decoded_cache_dir(name, where)
+    train_images, train_labels, test_images, test_labels = (
+        load_decoded(find_file(where, stem), decode, source.md5[stem], cache)
+        for stem, decode in zip(FILES, (decode_images, decode_labels) * 2))
     _check_pair(where, FILES[0], train_images, train_labels, len(source.classes))
     _check_pair(where, FILES[2], test_images, test_labels, len(source.classes))
     split = source.training_images
@@ -235,9 +236,9 @@ def load_dataset(name="mnist", directory=None, train_size=None, environ=os.envir
     return DataSet(
         name=name,
         directory=where,
-        training=_as_float(train_images[:n_train], train_labels[:n_train]),
-        validation=_as_float(train_images[split:], train_labels[split:]),
-        test=_as_float(test_images, test_labels),
+        training=(train_images[:n_train], train_labels[:n_train]),  # views, not copies
+        validation=(train_images[split:], train_labels[split:]),
+        test=(test_images, test_labels),
         classes=source.classes,
     )
 
@@ -250,10 +251,19 @@ def load_test_set(name="mnist", directory=None, environ=os.environ, download=Tru
     """
     source = _source(name)
     where = locate(name, directory, environ, download=download)
-    images = read_images(find_file(where, FILES[2]))
-    labels = read_labels(find_file(where, FILES[3]))
+    cache = decoded_cache_dir(name, where)
+    images, labels = (load_decoded(find_file(where, stem), decode, source.md5[stem], cache)
+                      for stem, decode in zip(FILES[2:], (decode_images, decode_labels)))
     _check_pair(where, FILES[2], images, labels, len(source.classes))
-    return _as_float(images, labels)
+    return images, labels
+
+
+def decoded_cache_dir(name, directory):
+    """Where the decoded arrays of data set `name` found in `directory` are cached: under the
+    per-user cache of this process, a folder per source directory."""
+    key = hashlib.sha256(str(Path(directory).resolve()).encode("utf-8")).hexdigest()[:12]
+    return cache_dir() / "decoded" / f"{name}-{key}"
+
 
 def _checked_train_size(name, train_size, available):
     """train_size as an int in 1..available (None: all `available`)."""
@@ -269,7 +279,7 @@ def _checked_train_size(name, train_size, available):
 def _check_pair(where, images_stem, images, labels, n_classes):
     """Images and labels agree in number, and every label names a class.
 
-    The 28 x 28 image shape is checked by read_images.
+    The 28 x 28 image shape is checked by decode_images.
     """
     labels_stem = images_stem.replace("images-idx3", "labels-idx1")
     if len(images) != len(labels):
@@ -279,9 +289,3 @@ def _check_pair(where, images_stem, images, labels, n_classes):
         raise DataError(f"{find_file(where, labels_stem)}: label {labels.max()}, "
                         f"expected 0 to {n_classes - 1}")
 
-
-def _as_float(images, labels):
-    """(n, 784) uint8 -> float32 in [0, 1]; labels -> int64 (NumPy's index type)."""
-    X = images.astype(np.float32)  # (n, 784)
-    X /= np.float32(255)  # division, not * (1 / 255): each value is the float32 nearest p / 255
-    return X, labels.astype(np.int64)

@@ -58,7 +58,21 @@ def read_images(path, image_shape=IMAGE_SHAPE):
 
     image_shape: the (rows, cols) every image must have; None accepts any.
     """
-    images = read_idx(path, ndim=3)  # (n, rows, cols)
+    return _rows(read_idx(path, ndim=3), path, image_shape)
+
+
+def images_of(data, path, image_shape=IMAGE_SHAPE):
+    """read_images of the file's (decompressed) bytes `data`; `path` names it in messages."""
+    return _rows(parse_idx(data, path, ndim=3), path, image_shape)
+
+
+def labels_of(data, path):
+    """read_labels of the file's (decompressed) bytes `data`; `path` names it in messages."""
+    return parse_idx(data, path, ndim=1)
+
+
+def _rows(images, path, image_shape):
+    """(n, rows, cols) images, checked against image_shape, as rows: (n, rows * cols)."""
     n, rows, cols = images.shape
     if image_shape is not None and (rows, cols) != tuple(image_shape):
         raise DataError(f"{path}: images of {rows}x{cols} pixels, "

@@ -29,19 +29,35 @@ _LINESTYLES = ("-", "--", ":", "-.")
 _MARKERS = ("o", "s", "^", "D")
 _X_AXES = {"parameters": "number of parameters (weights and biases)", "eta": "learning rate eta"}
 _NOTE = {"fontsize": 8, "color": "0.3"}
+MAX_ROWS = 20  # of the table, drawn in a figure (tab20 has as many colours)
 
 
 def write_figures(results, table) -> list[Path]:
-    """Draw the figures of `table`'s rows into results.directory; return their paths."""
+    """Draw the figures of `table`'s rows (at most MAX_ROWS of them, see figure_rows) into
+    results.directory; return their paths."""
     title = f"sweep {results.name} ({', '.join(results.runs['dataset'].unique())})"
-    figures = {LEARNING_CURVES_FILE: learning_curves_figure(table, results.metrics, title),
-               ACCURACY_FILE: accuracy_figure(table, title)}
+    shown, note = figure_rows(table)
+    figures = {LEARNING_CURVES_FILE: learning_curves_figure(shown, results.metrics, title, note),
+               ACCURACY_FILE: accuracy_figure(shown, title, note)}
     paths = []
     for name, figure in figures.items():
         path = results.directory / name
         write_atomically(path, figure_png(figure))  # a reader sees the old figure or the new
         paths.append(path)
     return paths
+
+
+def figure_rows(table, most=MAX_ROWS):
+    """The rows a figure shows, and a note saying which when not all: past `most` rows colours
+    repeat, the legend outgrows the figure, and thousands of lines take minutes to draw. Then
+    the `most` rows with the best final accuracy, in the table's order."""
+    if len(table) <= most:
+        return table, ""
+    accuracy = table["accuracy"].to_numpy(dtype=float, na_value=np.nan)
+    best = np.argsort(-np.nan_to_num(accuracy, nan=-np.inf), kind="stable")[:most]
+    note = (f"the {most} of {len(table):,} rows with the best final accuracy "
+            f"(--filter, --sort-by and --top choose others)")
+    return table.iloc[np.sort(best)], note
 
 
 def row_labels(table) -> list:
@@ -134,7 +150,7 @@ def mean_curve(metrics, run_ids):
     return curve.rename(columns={"size": "n"}).reset_index()
 
 
-def learning_curves_figure(table, metrics, title) -> Figure:
+def learning_curves_figure(table, metrics, title, note="") -> Figure:
     """Test accuracy per epoch, a line per table row: the mean of its seeds, with a band of
     ± one sample standard deviation where it has several; x marks where a trial diverged.
 
@@ -168,7 +184,7 @@ def learning_curves_figure(table, metrics, title) -> Figure:
     pruned = (table["status"] == PRUNED).any()
     notes = ["lines: mean over seeds, bands: ± 1 sample std" if merged else "",
              "x: last epoch before the trial diverged" if ended else "",
-             "faint, o: pruned (stopped early by ASHA)" if pruned else ""]
+             "faint, o: pruned (stopped early by ASHA)" if pruned else "", note]
     figure.suptitle(f"Test accuracy after each epoch, {title}")
     drawn = [not curve.empty for curve in curves]
     _legend(figure, _legend_handles(table, styles, drawn, "no epoch recorded"), notes)
@@ -212,7 +228,7 @@ def _zoom_range(curves, near=10.0, span=20.0):
     return _padded(low, top) if top - bottom > max(span, 3 * (top - low)) else None
 
 
-def accuracy_figure(table, title) -> Figure:
+def accuracy_figure(table, title, note="") -> Figure:
     """Final test accuracy (mean ± std over seeds) of each row against its number of
     parameters and against eta, each where the rows differ in it; rows with no final accuracy
     (diverged, failed) are named in the legend, not drawn."""
@@ -233,7 +249,7 @@ def accuracy_figure(table, title) -> Figure:
         axes[-1].xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
     figure.supylabel("final test accuracy")
     figure.suptitle(f"Test accuracy after the last epoch, {title}")
-    notes = ["points: mean over seeds, bars: ± 1 sample std" if (spread > 0).any() else ""]
+    notes = ["points: mean over seeds, bars: ± 1 sample std" if (spread > 0).any() else "", note]
     _legend(figure, _legend_handles(table, styles, drawn, "no final accuracy", point=True), notes)
     return figure
 

@@ -15,18 +15,19 @@ METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", 
 # runs.csv's cost_function is the config key `cost` (e.g. quadratic), named apart from
 # metrics.csv's cost, the value of that function on the training data.
 
-# Columns added after the first release, and the value a file written before them means:
-# such files are read as if they had the column, and rewritten with it when next recorded to.
-ADDED_RUN_COLUMNS = {
-    "init": "normal", "lmbda": "0.0", "momentum": "0.0", "early_stopping": "0",
-    "eta_schedule": "none", "epochs_run": "", "stopped": "", "reference": "", "source": "",
-}
-ADDED_METRIC_COLUMNS = {"eta": ""}
-
-
-def added_columns(columns):
-    """The columns of `columns` (RUN_COLUMNS or METRIC_COLUMNS) added after the first release."""
-    return {RUN_COLUMNS: ADDED_RUN_COLUMNS, METRIC_COLUMNS: ADDED_METRIC_COLUMNS}.get(columns, {})
+# The columns of the first release, which every results file has: a column added since may be
+# missing from a file written before it was. Readers take its cells as what its absence
+# meant (MISSING_MEANS, else empty), and the store rewrites such a file with the current
+# header before it appends to it.
+REQUIRED_RUN_COLUMNS = (
+    "run_id", "layers", "epochs", "mini_batch_size", "eta", "seed", "dataset", "train_size",
+    "dtype", "activation", "cost_function", "status", "accuracy", "best_accuracy", "best_epoch",
+    "validation_accuracy", "train_seconds", "seconds_per_epoch", "comment", "started_at", "error",
+)
+REQUIRED_METRIC_COLUMNS = ("run_id", "epoch", "cost", "accuracy", "validation_accuracy", "seconds")
+# A setting added since the first release, as trials recorded before it trained: its default.
+MISSING_MEANS = {"init": "normal", "lmbda": "0.0", "momentum": "0.0", "early_stopping": "0",
+                 "eta_schedule": "none"}
 
 # status of a recorded trial; pruned: stopped by early termination (ASHA) at a rung
 FINISHED, DIVERGED, FAILED, PRUNED = "finished", "diverged", "failed", "pruned"

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.errors import ResultsError
-from experiments.store.columns import FINISHED, RUN_COLUMNS, RUNS_FILE
-from experiments.store.csv_files import read_csv_rows
+from experiments.store.columns import FINISHED, REQUIRED_RUN_COLUMNS, RUN_COLUMNS, RUNS_FILE
+from experiments.store.csv_files import read_csv_records
 
 NETWORK_FILE = "network.npz"
 BEST_EPOCH_NETWORK_FILE = "network_best.npz"
@@ -53,7 +53,7 @@ def best_trained_run(directory, run_ids=None) -> TrainedRun | None:
         raise ResultsError(f"{runs_path}: no such file; is this a sweep's results directory?")
     wanted = None if run_ids is None else set(run_ids)
     candidates = []
-    for row in read_csv_rows(runs_path, RUN_COLUMNS):
+    for row in read_csv_records(runs_path, REQUIRED_RUN_COLUMNS).rows(RUN_COLUMNS):
         path = network_path(directory, row["run_id"])
         if (row["status"] != FINISHED or (wanted is not None and row["run_id"] not in wanted)
                 or not path.is_file()):

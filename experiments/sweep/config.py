@@ -7,6 +7,7 @@ trial entry, the grid, the command line. An optional top-level key set to null i
 """
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -60,7 +61,7 @@ class TrialConfig:
     def layers_label(self) -> str:
         return "-".join(str(size) for size in self.layers)
 
-    @property
+    @functools.cached_property  # asked for several times per trial; 10,000 trials in a sweep
     def run_id(self) -> str:
         """A label and a hash of every field but the labels: 784-30-10_e30_b10_eta3_s0_1a2b3c4d.
 
@@ -139,11 +140,13 @@ class _Axis(NamedTuple):
     label: str  # where it came from, for messages: "grid.eta", "overrides: eta", "seeds"
 
 
-def load_sweep(path, overrides=()) -> Sweep:
+def load_sweep(path, overrides=(), max_trials=MAX_TRIALS) -> Sweep:
     """Read, validate and expand sweep file `path`, with command-line `overrides` applied.
 
     path: str or Path of a YAML file; overrides: "key=value" strings. Everything is checked
-    before this returns. Raises ConfigError, one line naming file, location and bad value.
+    before this returns. Raises ConfigError, one line naming file, location and bad value,
+    also when the sweep has more than `max_trials` trials (counted before expanding them, so
+    that a grid of a million answers at once).
     """
     command_line = sort_overrides(overrides or (), TRIAL_KEYS, COMMAND_LINE_SETTINGS,
                                   TOP_LEVEL_KEYS)
@@ -165,6 +168,8 @@ def load_sweep(path, overrides=()) -> Sweep:
     seeds = _seeds_to_run(command_line, document, prefix, defaults, entries, axes)
     axes, fixed = _with_command_line(axes, command_line, dataset)
     search, early_terminate = _search(document, prefix, dataset)
+    _check_count(prefix, search.count if search and search.method == "random" else 1, entries,
+                 axes, seeds, max_trials)
     expansion = Expansion(prefix, dataset, defaults, entries, axes, seeds, fixed)
     if search is None:
         trials = expansion.trials()
@@ -330,7 +335,6 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configuratio
             raise ConfigError(f"{prefix}: empty sweep: no trials to run "
                               f"({axis.label} is an empty list)")
     seeds = seeds or _Axis("seed", [None], "")
-    _check_count(prefix, len(configurations), entries, axes, seeds)
     settable = {*defaults, *fixed, *(axis.key for axis in axes), *configurations[0]}
     trials, origins = [], []
     for config_index, configuration in enumerate(configurations):
@@ -350,16 +354,19 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configuratio
     return _unique(prefix, trials, origins, axes, seeds)
 
 
-def _check_count(prefix, configurations, entries, axes, seeds):
-    """At most MAX_TRIALS trials, told before any is built: a grid can multiply to millions."""
-    factors = ([(configurations, "search configurations")] * (configurations > 1)
-               + [(len(entries), "trials")] * bool(entries[0][0])
-               + [(len(axis.values), axis.label) for axis in (*axes, seeds) if axis.label])
+def _check_count(prefix, configurations, entries, axes, seeds, max_trials):
+    """The number of trials, configurations x entries x each axis x seeds, counted before any
+    is built (a grid a typo away can multiply to millions), must not pass `max_trials`."""
+    factors = [(configurations, "search configurations")] if configurations > 1 else []
+    factors += [(len(entries), "trials")] if entries[0][0] else []
+    factors += [(len(axis.values), axis.label.replace("overrides: ", "") + " on the command line"
+                 if axis.label.startswith("overrides") else axis.label) for axis in axes]
+    factors += [(len(seeds.values), "seeds")] if seeds else []
     count = math.prod(n for n, _ in factors)
-    if count > MAX_TRIALS:
-        product = " x ".join(f"{n} ({label})" for n, label in factors)
-        raise ConfigError(f"{prefix}: {product} = {count} trials, more than the {MAX_TRIALS} "
-                          f"a sweep may have")
+    if max_trials is not None and count > max_trials:
+        product = " x ".join(f"{n:,} {label}" for n, label in factors if n > 1)
+        raise ConfigError(f"{prefix}: {count:,} trials ({product}), more than --max-trials "
+                          f"{max_trials:,}; pass --max-trials {count} to run them all")
 
 
 def _unique(prefix, trials, origins, axes, seeds):

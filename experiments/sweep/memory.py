@@ -6,8 +6,10 @@ nn/training.py; 0.93 to 1.04 of the peak resident memory measured on seven shape
 rest being what the allocator keeps of freed arrays; tests/test_memory.py checks two):
 - the interpreter with NumPy and this package: ~40 MiB (BASELINE), and as much of
   OpenBLAS's 64 MiB work buffer as the largest weight matrix fills;
-- the data set as load_dataset returns it, float32: 50,000 + 10,000 + 10,000 images of
-  784 pixels, 219 MiB whatever the trial (a worker reads it once, for all its trials);
+- the data set as load_dataset returns it, float32, mapped from the decoded cache
+  (data/decoded.py): only the pages a trial reads become resident, its training images and
+  the 10,000 validation and 10,000 test images (the workers of a machine share them, which
+  this estimate, counting them for each, leaves as a margin);
 - SGD's copies, in the trial's dtype: the training inputs with their ones column
   (train_size, 785), the one-hot outputs (train_size, 10), and in float64 the validation
   and test inputs converted from float32;
@@ -33,7 +35,7 @@ BASELINE = 40 * 2**20  # bytes: a worker process after importing NumPy and exper
 BLAS_BUFFER = 64 * 2**20  # OpenBLAS's work buffer, touched as far as the products need it
 EVALUATION_IMAGES = 10_000  # the validation part and the test set (MNIST, Fashion-MNIST)
 PIXELS = 784
-DATA_SET = (TRAINING_IMAGES + 2 * EVALUATION_IMAGES) * (PIXELS * 4 + 8)  # float32 X, int64 y
+IMAGE_BYTES = PIXELS * 4 + 8  # a float32 image and its int64 label
 
 
 def trial_bytes(trial, stacked=1):
@@ -62,7 +64,8 @@ def trial_bytes(trial, stacked=1):
     if trial.momentum:  # the velocities, one array like each [w | b]
         training += parameters * itemsize
     # drawing comes before SGD makes its copies; the float64 draws are gone by then
-    return (BASELINE + blas + DATA_SET + stacked * parameters * itemsize
+    data = (examples + 2 * EVALUATION_IMAGES) * IMAGE_BYTES  # the pages it reads
+    return (BASELINE + blas + data + stacked * parameters * itemsize
             + max(stacked * drawing, copies + stacked * training))
 
 

@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +22,7 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 from experiments.data.datasets import TRAINING_IMAGES
+from experiments.errors import WorkerLostError
 from experiments.store.artifacts import (
     CHECKPOINT_FILE,
     NETWORK_FILES,
@@ -30,7 +32,14 @@ from experiments.store.artifacts import (
 )
 from experiments.store.columns import FAILED, FINISHED, PRUNED
 from experiments.sweep.asha import Rungs
-from experiments.sweep.worker import PAUSED, WorkerSettings, init_worker, mini_batch_size, run_group
+from experiments.sweep.worker import (
+    PAUSED,
+    TrialResult,
+    WorkerSettings,
+    init_worker,
+    mini_batch_size,
+    run_group,
+)
 from nn.network import parameter_count
 
 
@@ -47,20 +56,35 @@ class InlineExecutor(concurrent.futures.Executor):
         return future
 
 
-def make_executor(jobs, progress_queue=None):
-    """An inline executor for one job, else a pool of `jobs` spawned worker processes.
+def worker_context():
+    """How worker processes start: forked from a fork server, a clean process (no threads, no
+    open results files of ours) started once per sweep that has imported the sweep's modules,
+    so that a worker is ready in milliseconds where a spawned one would import NumPy and the
+    rest again (~0.2 s each)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["__main__", __name__])
+    return context
 
-    A multiprocessing queue can reach workers only as they start, hence initargs.
+
+def make_executor(jobs, progress_queue=None):
+    """An inline executor for one job, else a pool of `jobs` worker processes.
+
+    A multiprocessing queue (made by worker_context().Queue()) can reach workers only as they
+    start, hence initargs.
     """
     if jobs == 1:
         return InlineExecutor()
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+        max_workers=jobs, mp_context=worker_context(),
         initializer=init_worker, initargs=(progress_queue,))
 
 
 def stop_workers(executor):
-    """Stop a process pool now, running trials included (Ctrl-C): their rows are not written."""
+    """Stop the executor's workers now, running trials included (Ctrl-C, an error): their rows
+    are not written. An executor with a stop() of its own (Dask) is asked to stop."""
+    if hasattr(executor, "stop"):
+        executor.stop()
+        return
     # The pool keeps no public handle on its processes; shutdown() drops the private one.
     processes = list((getattr(executor, "_processes", None) or {}).values())
     for process in processes:
@@ -99,28 +123,34 @@ class GroupList:
 
 
 def run_trials(plan, executor, jobs, on_result, settings=WorkerSettings(), progress=None,
-               on_tick=None, rungs=None, metric="validation_accuracy", on_pause=None):
+               on_tick=None, rungs=None, metric="validation_accuracy", on_pause=None,
+               task=None):
     """Run groups of trials (tuples, each trained together) with at most `jobs` groups in
     flight; call on_result(result) for each trial's TrialResult as its group completes.
 
     plan: a list of groups, or an object that gives them as workers free up
     (next_groups(slots), told(result, metric value), exhausted: tpe.TpePlan).
-    `progress` goes to the workers, which put EpochEvents in it; on_tick() is called about
-    ten times a second, for the caller to drain it. on_result returning False stops
-    submitting new groups (--fail-fast); those in flight still complete and are recorded.
+    Each group runs as task(group, settings, progress, rungs' epochs, starts) (default:
+    worker.run_group). `progress` goes to the workers, which put EpochEvents in it;
+    on_tick() is called about ten times a second, for the caller to drain it. on_result
+    returning False stops submitting new groups (--fail-fast); those in flight still
+    complete and are recorded. A group whose worker died (WorkerLostError from the
+    executor) completes as failed, each trial with the error's message.
     rungs (asha.Rungs): early termination. A trial pauses at each rung, on_pause(result)
     sees it (to keep its checkpoint), and the rungs decide on its `metric` there: it goes
     on from where it paused, with the others of its group that go on (ahead of the groups
     not started yet), or its result is handed on as pruned.
     """
     plan = GroupList(plan, jobs) if isinstance(plan, (list, tuple)) else plan
+    task = task or run_group
     going_on = []  # (trials, {run_id: Checkpoint}) promoted at a rung, to submit first
-    in_flight = set()
+    in_flight = {}  # future -> its group
     keep_going = True
 
     def submit(group, starts):
         stops = tuple(rungs.rungs_below(group[0].epochs)) if rungs else ()
-        in_flight.add(executor.submit(run_group, tuple(group), settings, progress, stops, starts))
+        group = tuple(group)
+        in_flight[executor.submit(task, group, settings, progress, stops, starts)] = group
 
     while True:
         while keep_going and going_on and len(in_flight) < jobs:
@@ -130,11 +160,11 @@ def run_trials(plan, executor, jobs, on_result, settings=WorkerSettings(), progr
                 submit(group, {})
         if not in_flight:
             break
-        done, in_flight = concurrent.futures.wait(
+        done, _ = concurrent.futures.wait(
             in_flight, timeout=0.1, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
             promoted = {}
-            for result in future.result():
+            for result in _results(future, in_flight.pop(future)):
                 if result.status == PAUSED:
                     if on_pause is not None:
                         on_pause(result)
@@ -149,6 +179,16 @@ def run_trials(plan, executor, jobs, on_result, settings=WorkerSettings(), progr
                 going_on.append((tuple(promoted), {t.run_id: c for t, c in promoted.items()}))
         if on_tick is not None:
             on_tick()
+
+
+def _results(future, group):
+    """The TrialResults of a done future; failed ones when its worker was lost."""
+    try:
+        return future.result()
+    except WorkerLostError as error:
+        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return [TrialResult(trial, FAILED, (), f"{type(error).__name__}: {error}", started_at,
+                            0.0, host="") for trial in group]
 
 
 def metric_value(records, metric):
