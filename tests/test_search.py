@@ -89,6 +89,10 @@ BASE = "defaults: {layers: [784, 10]}\nsearch:\n"
      "search.method: unknown method 'bayes', expected one of 'random', 'tpe'"),
     ("  count: 3\n  parameters: {eta: {distribution: loguniform, min: 0.1, max: 1}}\n",
      "search.parameters.eta.distribution: unknown distribution 'loguniform' "
+     "(did you mean 'log_uniform_values'? its min and max are the values themselves, not "
+     "their logarithms)"),
+    ("  count: 3\n  parameters: {eta: {distribution: unifrom, min: 0.1, max: 1}}\n",
+     "search.parameters.eta.distribution: unknown distribution 'unifrom' "
      "(did you mean 'uniform'?)"),
     ("  count: 3\n  parameters: {eta: {distribution: uniform, min: 2, max: 1}}\n",
      "search.parameters.eta: min must be < max, got min 2, max 1"),

@@ -198,9 +198,13 @@ def _parameter(key, spec, where, trial_keys, dataset):
     _known(spec, ("distribution", "min", "max", "q"), where)
     distribution = spec.get("distribution")
     if distribution not in DISTRIBUTIONS:
+        if "log" in str(distribution).lower():  # W&B's log_uniform takes ln(min), ln(max)
+            hint = (" (did you mean 'log_uniform_values'? its min and max are the values "
+                    "themselves, not their logarithms)")
+        else:
+            hint = did_you_mean(str(distribution), DISTRIBUTIONS, quote=True)
         raise ConfigError(f"{where}.distribution: unknown distribution "
-                          f"{values.show(distribution)}"
-                          f"{did_you_mean(str(distribution), DISTRIBUTIONS, quote=True)}")
+                          f"{values.show(distribution)}{hint}")
     low, high = (_bound(spec, bound, where, distribution) for bound in ("min", "max"))
     if not low < high:
         raise ConfigError(f"{where}: min must be < max, got min {low:g}, max {high:g}")
