@@ -229,14 +229,18 @@ class Trainer:
         network, X, Y, n = self.network, self.X, self.Y, self.n
         update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
         m = self.mini_batch_size
-        cost_sum = np.zeros(network.lead)
+        # summed in float64; for one network a scalar: += on a 0-d array is a ufunc call
+        cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
         # A diverging run overflows; it is told by the checks after the epoch, not by warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if m >= n:
                 return cost_sum + update_mini_batch(X, Y, eta, lmbda, n, momentum)
             # shuffle indices, not data: one permutation per member, (lead..., n)
-            orders = np.stack([member.rng.permutation(n) for member in members])
-            orders = orders.reshape(network.lead + (n,))
+            if network.lead:
+                orders = np.stack([member.rng.permutation(n) for member in members])
+                orders = orders.reshape(network.lead + (n,))
+            else:
+                orders = members[0].rng.permutation(n)
             for k in range(0, n, m):
                 batch = orders[..., k:k + m]  # (lead..., m)
                 # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy

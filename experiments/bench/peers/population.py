@@ -37,7 +37,8 @@ def run_stack(config, problem, name, members):
     X_test = problem.X_test.astype(first.dtype)
     return PeerResult(name=name, dtype="float32", epoch_seconds=tuple(seconds),
                       accuracy=first.evaluate(X_test, problem.labels_test) / len(X_test),
-                      note=f"{members} networks as one stack, time per network")
+                      note=(f"{members} networks as one stack, time per network" if members > 1
+                            else "a stack of one network"))
 
 
 def run_vmap(config, problem, name, members):
