@@ -450,3 +450,11 @@ def test_ten_thousand_trials_of_thirty_epochs_report_in_under_ten_seconds(tmp_pa
     assert len(out.splitlines()) == 2 + 2000  # configurations: 10,000 trials, seeds merged
     assert "learning_curves.png" in err and (tmp_path / "accuracy_vs_parameters.png").exists()
     assert seconds < 10, f"sweep-report took {seconds:.1f} s"
+
+
+@pytest.mark.parametrize("eta, text", [(3.0, "3.0"), (0.1, "0.1"), (0.1 + 2e-17, "0.1"),
+                                       (7.3461584146138215, "7.346"), (46.6891936889, "46.69"),
+                                       (0.000123456, "0.0001235")])
+def test_eta_is_shown_to_four_significant_digits(eta, text):
+    from experiments.report.labels import eta_text
+    assert eta_text(eta) == text

@@ -11,3 +11,9 @@ def parameter_count(layers: str) -> int:
 def network_label(layers: str) -> str:
     """ "784-30-10" as the book writes it: "[784, 30, 10]"."""
     return "[" + ", ".join(layers.split("-")) + "]"
+
+
+def eta_text(eta) -> str:
+    """3.0 as the book writes it, 0.1 not 0.1000000000000001, and a sampled 7.3461584146
+    as 7.346: four significant digits (the run id and runs.csv keep every digit)."""
+    return str(float(f"{float(eta):.4g}"))

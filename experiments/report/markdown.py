@@ -3,7 +3,7 @@
 import pandas as pd
 from tabulate import tabulate
 
-from experiments.report.labels import network_label
+from experiments.report.labels import eta_text, network_label
 from experiments.store.columns import USUALLY_DEFAULT
 
 
@@ -43,7 +43,7 @@ def _columns(table, validation=False):
     if (table["epochs_run"].notna() & (table["epochs_run"] != table["epochs"])).any():
         columns.append(("epochs run", lambda row: _text(row["epochs_run"], "{:g}")))
     columns += [("mini-batch", lambda row: row["mini_batch_size"]),
-                ("eta", lambda row: _eta_text(row["eta"]))]
+                ("eta", lambda row: eta_text(row["eta"]))]
     columns += [(c, lambda row, c=c: _text(row[c], "{:,}" if c == "train_size" else "{}", "all"))
                 for c in varying]
     columns += [(_SETTING_HEADERS.get(c, c), lambda row, c=c: _text(row[c], "{:g}" if
@@ -87,10 +87,6 @@ def _text(value, template="{}", missing=_MISSING):
     if pd.isna(value) or value == "":
         return missing
     return template.format(value).replace("|", "\\|")  # a | would end the Markdown cell
-
-
-def _eta_text(eta):
-    return str(round(float(eta), 10))  # 3.0 as the book writes it, 0.1 not 0.1000000000000001
 
 
 def _percent(fraction, std=None):

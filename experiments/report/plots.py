@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from experiments.files import figure_png, write_atomically
-from experiments.report.labels import network_label
+from experiments.report.labels import eta_text, network_label
 from experiments.store.columns import CONFIG_COLUMNS, FINISHED, PRUNED
 
 LEARNING_CURVES_FILE = "learning_curves.png"
@@ -68,7 +68,7 @@ def row_labels(table) -> list:
                and table[column].nunique(dropna=False) > 1]
     labels = []
     for row in table.to_dict("records"):
-        settings = [f"eta={round(float(row['eta']), 10)}", f"batch {row['mini_batch_size']}"]
+        settings = [f"eta={eta_text(row['eta'])}", f"batch {row['mini_batch_size']}"]
         settings += [_setting(column, row[column]) for column in varying]
         labels.append(f"{network_label(row['layers'])}  {', '.join(settings)}")
     # configurations that differ only in their comment: the comment tells them apart
