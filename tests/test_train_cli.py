@@ -85,3 +85,22 @@ def test_show_data_writes_the_png_and_says_where(capsys, tmp_path):
     assert capsys.readouterr().out == f"wrote {path}\n"
     assert png_size(path) == (5 * 120, 140)  # 5 images of 1.2 x 1.4 inches at 100 dpi, one row
     assert os.listdir(tmp_path) == ["x.png"]
+
+
+def test_train_runs_on_one_blas_thread_as_a_sweep_trial_does(monkeypatch):
+    """With more, a full batch's products may sum in another order than in the sweep."""
+    from threadpoolctl import threadpool_info
+
+    import experiments.train.cli as train_cli
+    real_sgd, seen = train_cli.SGD, []
+
+    def spy_sgd(*args, **kwargs):
+        for record in real_sgd(*args, **kwargs):  # the threads while it trains
+            seen.extend(pool["num_threads"] for pool in threadpool_info()
+                        if pool["user_api"] == "blas")
+            yield record
+
+    monkeypatch.setattr(train_cli, "SGD", spy_sgd)
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert train_main(TINY) == 0
+    assert seen and set(seen) == {1}

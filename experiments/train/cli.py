@@ -4,6 +4,7 @@ import argparse
 import sys
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from experiments.argtypes import positive_float, positive_int
 from experiments.data.datasets import SOURCES, TRAINING_IMAGES, load_dataset
@@ -86,16 +87,20 @@ def train_main(argv=None) -> int:
         m = (args.train_size or TRAINING_IMAGES) if args.mini_batch_size == "full" \
             else args.mini_batch_size
         best = None
-        for r in SGD(net, data.training, args.epochs, m, args.eta, rng,
-                     test_data=data.test, validation_data=data.validation, lmbda=args.lmbda,
-                     momentum=args.momentum, early_stopping=args.early_stopping,
-                     eta_schedule=args.eta_schedule):
-            print(f"Epoch {r.epoch}: {round(r.accuracy * n_test)} / {n_test} "
-                  f"(test {100 * r.accuracy:.2f}%, validation {100 * r.validation_accuracy:.2f}%, "
-                  f"cost {r.cost:.4f}, {r.seconds:.2f} s)", flush=True)
-            best = r if best is None or r.accuracy > best.accuracy else best
-            if r.stopped:
-                print(f"stopped: {r.stopped}")
+        # One BLAS thread, as in a sweep's trial: with two, a product's sums may be split in
+        # another order, and a full-batch run ends a few test images away from the sweep's.
+        with threadpool_limits(limits=1):
+            for r in SGD(net, data.training, args.epochs, m, args.eta, rng,
+                         test_data=data.test, validation_data=data.validation,
+                         lmbda=args.lmbda, momentum=args.momentum,
+                         early_stopping=args.early_stopping, eta_schedule=args.eta_schedule):
+                print(f"Epoch {r.epoch}: {round(r.accuracy * n_test)} / {n_test} "
+                      f"(test {100 * r.accuracy:.2f}%, validation "
+                      f"{100 * r.validation_accuracy:.2f}%, cost {r.cost:.4f}, "
+                      f"{r.seconds:.2f} s)", flush=True)
+                best = r if best is None or r.accuracy > best.accuracy else best
+                if r.stopped:
+                    print(f"stopped: {r.stopped}")
     except (NNSweepError, ValueError) as error:
         print(f"train: {error}", file=sys.stderr)
         return 2
