@@ -55,8 +55,8 @@ def build_parser():
     parser.add_argument("--profile", action="store_true",
                         help="also time each NumPy call of our training step")
     parser.add_argument("--repeat", type=positive_int, default=3,
-                        help="train each peer this many times, one after another, and report "
-                             "the median of its runs' medians (default: 3)")
+                        help="train each peer this many times, in rounds of every peer once, "
+                             "and report the median of its runs' medians (default: 3)")
     parser.add_argument("--cores", type=core_list, default=None,
                         help="the CPU cores every peer runs on, e.g. 0 or 0,1 (default: as many "
                              "of the allowed cores as --threads): pinned with "
@@ -141,14 +141,17 @@ def run_configuration(args, problem, m, hidden):
                          epochs=args.epochs, seed=args.seed, threads=args.threads)
     print(f"\n== {list(config.sizes)}, mini-batch {m}, eta {args.eta}, {args.epochs} epochs, "
           f"{len(problem.X_train):,} training images, seed {args.seed}", flush=True)
-    results = []
-    for name in args.peers:
-        runs = []
-        for _ in range(args.repeat):
+    # In rounds, every peer once per round, so that a spell of load on this machine, or the
+    # warm-up of the first run, falls on several peers rather than on all runs of one.
+    runs = {name: [] for name in args.peers}
+    for round_ in range(args.repeat):
+        for name in args.peers:
             with threadpool_limits(limits=args.threads):  # again: a peer may have loaded a pool
-                runs.append(run_peer(name, config, problem))
-        results.append(median_of_runs(runs))
-        print(f"   {name}: {_seconds(results[-1].median_seconds)} s/epoch", file=sys.stderr, flush=True)
+                runs[name].append(run_peer(name, config, problem))
+            if round_ == args.repeat - 1:
+                print(f"   {name}: {_seconds(median_of_runs(runs[name]).median_seconds)} "
+                      f"s/epoch", file=sys.stderr, flush=True)
+    results = [median_of_runs(runs[name]) for name in args.peers]
     print(results_table(results, args.epochs), flush=True)
     print_floor(config, results, len(problem.X_train))
     if args.profile:
