@@ -11,6 +11,8 @@ Both start from nn.Network's parameters for the seed and shuffle with the same g
 
 import time
 
+import numpy as np
+
 from experiments.bench.peers import PeerResult, accuracy, one_hot, require, starting_point
 
 
@@ -18,7 +20,9 @@ def run(config, problem, name, autograd):
     torch = require("torch")
     torch.set_num_threads(config.threads)
     weights, biases, rng = starting_point(config, "float32")
-    X = torch.from_numpy(problem.X_train)  # (n, n_0)
+    # a copy: the data set is mapped read-only from the decoded cache, and torch warns
+    # about (and cannot guard) tensors over memory it must not write
+    X = torch.from_numpy(np.array(problem.X_train))  # (n, n_0)
     Y = torch.from_numpy(one_hot(problem.labels_train, config.sizes[-1], "float32"))  # (n, n_L)
     train = _autograd_trainer if autograd else _manual_trainer
     step, parameters = train(torch, weights, biases, config.eta)
