@@ -84,7 +84,10 @@ def _connect(scheduler, workers):
     if scheduler is None:
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # on loopback only
+            # on loopback only; its workers' logs are silenced as this process's are: at
+            # Ctrl-C a worker's heartbeat can meet the closing scheduler and log an ERROR
+            # with a traceback, which the sweep's own lines already say in one
+            dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)
         return distributed.Client(cluster), cluster
     try:
         with warnings.catch_warnings():  # dask's version warnings: check_workers says it in a line
