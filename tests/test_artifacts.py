@@ -59,6 +59,18 @@ def test_a_checkpoint_round_trips_what_a_trial_needs(tmp_path):
     assert read_checkpoint(tmp_path / "none" / CHECKPOINT_FILE, "run") is None
 
 
+def test_a_truncated_checkpoint_is_ignored_not_an_error(tmp_path):
+    network = Network([5, 4, 3], np.random.default_rng(0))
+    member = Member(np.random.default_rng(0), 0.5, 10)
+    path = tmp_path / "run" / CHECKPOINT_FILE
+    write_checkpoint(path, "run", Checkpoint(network, member.state(), (), None, 1.0,
+                                             "2026-01-01T00:00:00+00:00"))
+    whole = path.read_bytes()
+    for cut in (len(whole) // 2, len(whole) - 30):  # a zip with its central directory cut
+        path.write_bytes(whole[:cut])
+        assert read_checkpoint(path, "run") is None
+
+
 QUICK = """\
 name: nets
 save_networks: {keep}

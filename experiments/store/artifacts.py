@@ -10,6 +10,7 @@ is removed once the trial is recorded. Every file is written whole and renamed i
 
 import io
 import json
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -96,8 +97,8 @@ def read_checkpoint(path, run_id):
         return Checkpoint(networks["network"], meta["member"],
                           tuple(EpochRecord(**record) for record in meta["records"]),
                           networks.get("best"), meta["wall_seconds"], meta["started_at"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None  # a truncated zip (a kill mid-write of a file not yet renamed, a bad disk)
 
 
 def _network(name, spec, arrays):
