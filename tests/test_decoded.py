@@ -118,3 +118,20 @@ def test_another_process_finds_the_entry_and_is_ready_at_once(mnist_dir):
                          check=True, timeout=60).stdout.split()
     assert float(out[0]) < 1.0  # the imports, mostly; decoding alone took ~0.4 s
     assert float(out[1]) == float(load_dataset("mnist", mnist_dir).training[0][0].sum())
+
+
+def test_a_bomb_is_refused_at_the_limit_before_it_is_decompressed_whole(tmp_path):
+    import time
+    import tracemalloc
+
+    from test_idx import gzip_bomb
+    bomb = gzip_bomb(tmp_path / "train-images-idx3-ubyte.gz",
+                     bytes([0, 0, 8, 3]) + (1).to_bytes(4, "big") + (28).to_bytes(4, "big") * 2,
+                     gibibytes=1)
+    start = time.monotonic()
+    tracemalloc.start()
+    with pytest.raises(DataError, match="more than 67108864 bytes once decompressed"):
+        load_decoded(bomb, decode_images, set(), tmp_path / "cache", limit=2**26)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert time.monotonic() - start < 5 and peak < 300 * 2**20

@@ -225,7 +225,7 @@ def load_dataset(name="mnist", directory=None, train_size=None, environ=os.envir
     where = locate(name, directory, environ)
     cache = decoded_cache_dir(name, where)
     train_images, train_labels, test_images, test_labels = (
-        load_decoded(find_file(where, stem), decode, source.md5[stem], cache)
+        load_decoded(find_file(where, stem), decode, source.md5[stem], cache, LARGEST_FILE)
         for stem, decode in zip(FILES, (decode_images, decode_labels) * 2))
     _check_pair(where, FILES[0], train_images, train_labels, len(source.classes))
     _check_pair(where, FILES[2], test_images, test_labels, len(source.classes))
@@ -252,7 +252,8 @@ def load_test_set(name="mnist", directory=None, environ=os.environ, download=Tru
     source = _source(name)
     where = locate(name, directory, environ, download=download)
     cache = decoded_cache_dir(name, where)
-    images, labels = (load_decoded(find_file(where, stem), decode, source.md5[stem], cache)
+    images, labels = (load_decoded(find_file(where, stem), decode, source.md5[stem], cache,
+                                   LARGEST_FILE)
                       for stem, decode in zip(FILES[2:], (decode_images, decode_labels)))
     _check_pair(where, FILES[2], images, labels, len(source.classes))
     return images, labels

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.data.idx import images_of, labels_of, read_bytes
+from experiments.data.idx import MAX_IDX_BYTES, images_of, labels_of, read_bytes
 from experiments.files import write_atomically
 
 LOCK_FILE = ".lock"
@@ -40,12 +40,14 @@ def decode_labels(data, path):
     return labels_of(data, path).astype(np.int64)
 
 
-def load_decoded(path, decode, accepted_md5, directory):
+def load_decoded(path, decode, accepted_md5, directory, limit=MAX_IDX_BYTES):
     """The array `decode(bytes, path)` of IDX file `path`, read-only, mapped from the cache
     entry in `directory` when there is one for the file as it is now (else made first).
 
     accepted_md5: the MD5s (of its decompressed bytes) the file may have to be cached.
-    Raises DataError as `decode` does for a bad file.
+    limit: the most bytes the file may hold once decompressed; it is read whole (to be
+    checksummed) before it is parsed, so this, not its header, bounds what a bomb costs.
+    Raises DataError as `decode` does for a bad file, or when it is larger than `limit`.
     """
     path, directory = Path(path), Path(directory)
     entry = directory / path.name.split(".")[0]  # train-images-idx3-ubyte[.gz] -> its stem
@@ -57,13 +59,13 @@ def load_decoded(path, decode, accepted_md5, directory):
         directory.mkdir(parents=True, exist_ok=True)
         lock = open(directory / LOCK_FILE, "a")
     except OSError:
-        return _decoded(path, decode, accepted_md5)[0]
+        return _decoded(path, decode, accepted_md5, limit)[0]
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be making this very entry
         array = _mapped(entry, source)
         if array is not None:
             return array
-        array, md5 = _decoded(path, decode, accepted_md5)
+        array, md5 = _decoded(path, decode, accepted_md5, limit)
         if md5 is None:
             return array
         with contextlib.suppress(OSError):
@@ -74,9 +76,9 @@ def load_decoded(path, decode, accepted_md5, directory):
         return array
 
 
-def _decoded(path, decode, accepted_md5):
+def _decoded(path, decode, accepted_md5, limit):
     """(array, its file's MD5), the MD5 None when it is not an accepted one."""
-    data = read_bytes(path)
+    data = read_bytes(path, limit)
     md5 = hashlib.md5(data).hexdigest()
     return decode(data, path), (md5 if md5 in accepted_md5 else None)
 
