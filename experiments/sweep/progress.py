@@ -47,8 +47,10 @@ class Display:
     readable. columns: the bar's width (default: the terminal's).
     """
 
-    def __init__(self, total, out=sys.stdout, status=sys.stderr, live=None, columns=None):
+    def __init__(self, total, out=None, status=None, live=None, columns=None):
         self.total = total
+        # the streams of the moment, not of the import: tests and callers may replace them
+        out, status = out or sys.stdout, status or sys.stderr
         self.out, self.status = out, status
         self.live = status.isatty() if live is None else live
         self.columns = columns
