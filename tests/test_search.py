@@ -3,6 +3,7 @@
 import csv
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,22 @@ def test_tpe_without_optuna_is_one_line(write, monkeypatch, capsys, tmp_path):
     assert main([str(write(TPE.format(epochs=1, count=2))), "--no-report"]) == 2
     assert capsys.readouterr().err == ('sweep: search.method: tpe needs Optuna: pip install '
                                        '"nn-sweep[optuna]" (or use method: random)\n')
+
+
+@pytest.mark.skipif(not MNIST_DIR, reason="set MNIST_DIR to a directory with MNIST")
+def test_a_tpe_configuration_too_large_for_memory_is_refused_before_it_trains(
+        write, monkeypatch, capsys, tmp_path):
+    pytest.importorskip("optuna", reason="the optuna extra is not installed")
+    from experiments.sweep import memory
+    from experiments.sweep.cli import main
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 * 2**30)
+    monkeypatch.chdir(tmp_path)
+    config = write(TPE.format(epochs=1, count=2).replace(
+        "[[784, 10], [784, 20, 10]]", "[[784, 1000000, 10]]"))
+    assert main([str(config), "--data-dir", MNIST_DIR, "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"sweep: 784-1000000-10_e1_b10_eta[0-9.]+_s0_[0-9a-f]{8}: needs about "
+                        r"[0-9.]+ GiB of memory \(\[784, 1000000, 10\] in float32, mini-batch 10, "
+                        r"with the data set\), more than the 8.0 GiB available\n", err), err
+    assert not (tmp_path / "results" / "tpe" / "runs.csv").exists() or \
+        rows(tmp_path / "results" / "tpe" / "runs.csv") == []

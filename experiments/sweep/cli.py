@@ -174,7 +174,13 @@ def plan_of(sweep, store, recorded, args):
     metric = metric_of(sweep)[0]
     outcomes = {run_id: (row["status"], runner.recorded_value(row, store, metric))
                 for run_id, row in recorded.items()}
-    plan = TpePlan(sweep, store.directory, outcomes, groups)
+
+    def checked_groups(trials):  # a TPE search's trials exist only once asked for: check them then
+        made = groups(trials)
+        memory.check_fits(made, args.jobs or 1)
+        return made
+
+    plan = TpePlan(sweep, store.directory, outcomes, checked_groups)
     total = sweep.search.count * len(sweep.expansion.trials(sweep.search.configurations(0, 1)))
     return plan, None, total
 
