@@ -104,3 +104,11 @@ def test_train_runs_on_one_blas_thread_as_a_sweep_trial_does(monkeypatch):
     with contextlib.redirect_stdout(io.StringIO()):
         assert train_main(TINY) == 0
     assert seen and set(seen) == {1}
+
+
+def test_train_full_batch_takes_one_step_on_the_whole_training_slice():
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert train_main(["--data-dir", MNIST_DIR, "--train-size", "500", "--epochs", "2",
+                           "--mini-batch-size", "full", "--eta", "1"]) == 0
+    assert len(EPOCH_LINE.findall(out.getvalue().replace("Epoch 2:", "Epoch 1:"))) == 2

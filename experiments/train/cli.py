@@ -7,11 +7,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from experiments.argtypes import positive_float, positive_int
-from experiments.data.datasets import SOURCES, TRAINING_IMAGES, load_dataset
+from experiments.data.datasets import SOURCES, load_dataset
 from experiments.errors import NNSweepError
 from experiments.sweep.config import TrialConfig
 from experiments.sweep.memory import check_fits
 from experiments.sweep.values import layers, trial_value
+from experiments.sweep import worker
 from nn import SGD, Network
 from nn.activations import ACTIVATIONS
 from nn.costs import COSTS
@@ -77,15 +78,15 @@ def train_main(argv=None) -> int:
     args = train_parser().parse_args(argv)
     try:
         layers(args.layers, "--layers", args.dataset)  # one line, not a matmul traceback
-        check_fits([TrialConfig(layers=tuple(args.layers), mini_batch_size=args.mini_batch_size,
-                                train_size=args.train_size, dtype=args.dtype)], jobs=1)
+        trial = TrialConfig(layers=tuple(args.layers), mini_batch_size=args.mini_batch_size,
+                            train_size=args.train_size, dtype=args.dtype)
+        check_fits([trial], jobs=1)
         data = load_dataset(args.dataset, args.data_dir, train_size=args.train_size)
         rng = np.random.default_rng(args.seed)
         net = Network(args.layers, rng, dtype=args.dtype, activation=args.activation,
                       cost=args.cost, init=args.init)
         n_test = len(data.test[0])
-        m = (args.train_size or TRAINING_IMAGES) if args.mini_batch_size == "full" \
-            else args.mini_batch_size
+        m = worker.mini_batch_size(trial)  # "full": the whole training set
         best = None
         # One BLAS thread, as in a sweep's trial: with two, a product's sums may be split in
         # another order, and a full-batch run ends a few test images away from the sweep's.
