@@ -33,7 +33,7 @@ class Rungs:
     def next_stop(self, epochs_done, epochs):
         """The epoch at which a trial that has done `epochs_done` must stop next: its next
         rung, or its last epoch."""
-        return next((rung for rung in self.rungs_below(epochs) if rung > epochs_done), epochs)
+        return next_stop(self.rungs_below(epochs), epochs_done, epochs)
 
     def promote(self, rung, value):
         """Record `value` at `rung`; True when the trial goes on past it."""
@@ -46,3 +46,9 @@ class Rungs:
     def record(self, rung, value):
         """Add a value recorded before (a trial of an earlier run of the sweep), no decision."""
         self.values.setdefault(rung, []).append(value)
+
+
+def next_stop(rungs, epochs_done, epochs):
+    """The first of `rungs` (epochs, ascending) past `epochs_done`, else `epochs`: where a
+    trial that has done `epochs_done` of its `epochs` stops next."""
+    return next((rung for rung in rungs if rung > epochs_done), epochs)

@@ -172,8 +172,8 @@ def plan_of(sweep, store, recorded, args):
         return groups(trials), trials, len(sweep.trials)
     from experiments.sweep.tpe import TpePlan  # Optuna: imported only for a TPE search
     metric = metric_of(sweep)[0]
-    outcomes = {run_id: (row["status"], runner.recorded_value(row, store, metric))
-                for run_id, row in recorded.items()}
+    values = runner.recorded_values(recorded, store, metric)
+    outcomes = {run_id: (row["status"], values[run_id]) for run_id, row in recorded.items()}
 
     def checked_groups(trials):  # a TPE search's trials exist only once asked for: check them then
         made = groups(trials)

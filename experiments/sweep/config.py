@@ -342,13 +342,13 @@ def _expand(prefix, dataset, defaults, entries, axes, seeds, fixed, configuratio
             if "layers" not in settable and "layers" not in entry:
                 raise ConfigError(f"{prefix}: {label or 'defaults'}.layers: required key missing")
             for combination in itertools.product(*(enumerate(axis.values) for axis in axes)):
-                values = {**BUILTIN_DEFAULTS, **defaults, **entry,
+                fields = {**BUILTIN_DEFAULTS, **defaults, **entry,
                           **{axis.key: value for axis, (_, value) in zip(axes, combination)},
                           **configuration, **fixed}
                 for seed_index, seed in enumerate(seeds.values):
                     if seed is not None:
-                        values["seed"] = seed
-                    trials.append(TrialConfig(dataset=dataset, **values))
+                        fields["seed"] = seed
+                    trials.append(TrialConfig(dataset=dataset, **fields))
                     origins.append((config_index, entry_index, *(i for i, _ in combination),
                                     seed_index))
     return _unique(prefix, trials, origins, axes, seeds)

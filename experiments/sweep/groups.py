@@ -14,12 +14,12 @@ at 100: 440, 528, 547).
 
 import math
 
+from experiments.sweep.config import LABELS
 from experiments.sweep.worker import mini_batch_size
 from nn.network import parameter_count
 
 # What may differ within a stack: each member has its own (nn.training.Member)
-PER_MEMBER = ("seed", "eta", "lmbda", "early_stopping", "eta_schedule", "comment", "reference",
-              "source")
+PER_MEMBER = ("seed", "eta", "lmbda", "early_stopping", "eta_schedule") + LABELS
 # Largest stack by the work of one network's step (examples x parameters), from the
 # measurements above: past ~1e6 multiply-adds a step the stack stops paying.
 STACK_LIMITS = ((300_000, 16), (1_000_000, 8))

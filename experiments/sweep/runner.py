@@ -32,6 +32,7 @@ from experiments.store.artifacts import (
 )
 from experiments.store.columns import FAILED, FINISHED, PRUNED
 from experiments.sweep.asha import Rungs
+from experiments.sweep.config import LABELS
 from experiments.sweep.worker import (
     PAUSED,
     TrialResult,
@@ -104,8 +105,6 @@ def select_trials(trials, recorded, force=False, retry_failed=False):
 
 class GroupList:
     """A plan of groups known from the start: a sweep's grid or random search."""
-
-    exhausted = False
 
     def __init__(self, groups, jobs):
         # With several workers, longest first: a long group started last would leave the
@@ -217,13 +216,14 @@ def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal):
     return rungs
 
 
-def recorded_value(row, store, metric):
-    """A recorded trial's metric after its last epoch: runs.csv's validation accuracy, or
-    metrics.csv's last cost."""
+def recorded_values(recorded_runs, store, metric):
+    """{run_id: its metric after its last epoch, or None} of the recorded trials ({run_id:
+    runs row}): runs.csv's validation accuracy, or metrics.csv's last cost (read once)."""
     if metric == "validation_accuracy":
-        return float(row["validation_accuracy"]) if row["validation_accuracy"] else None
-    costs = [m["cost"] for m in store.metrics() if m["run_id"] == row["run_id"] and m["cost"]]
-    return float(costs[-1]) if costs else None
+        return {run_id: float(row["validation_accuracy"]) if row["validation_accuracy"] else None
+                for run_id, row in recorded_runs.items()}
+    last_cost = {m["run_id"]: float(m["cost"]) for m in store.metrics() if m["cost"]}
+    return {run_id: last_cost.get(run_id) for run_id in recorded_runs}
 
 
 def group_cost(group):
@@ -276,7 +276,7 @@ def metric_rows(result):
 
 def labels(trial):
     """The runs.csv fields of a trial that name it without changing what it trains."""
-    return {"comment": trial.comment, "reference": trial.reference, "source": trial.source}
+    return {key: getattr(trial, key) for key in LABELS}
 
 
 def run_info(result, git_commit):

@@ -56,10 +56,6 @@ class Parameter:
             value = min(max(round(value / self.q) * self.q, self.low), self.high)
         return value
 
-    @property
-    def numeric(self):
-        return self.distribution in DISTRIBUTIONS
-
 
 @dataclass(frozen=True)
 class Asha:

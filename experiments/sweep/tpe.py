@@ -62,7 +62,6 @@ class TpePlan:
         self.asked = len(existing)
         self.resumable = [t for t in existing if t.state == self.state.RUNNING]
         self.waiting = {}  # optuna trial number -> {run_id: metric value or None}
-        self.trials = []  # every TrialConfig of the search so far
 
     def next_groups(self, slots):
         """Groups for up to `slots` new configurations; [] when there are none to start."""
@@ -79,7 +78,6 @@ class TpePlan:
             # the same configuration always makes the same trials, with the same run ids:
             # a resumed configuration finds what it recorded, and its checkpoints
             trials = self.sweep.expansion.trials([self._configuration(params)])
-            self.trials += trials
             self.waiting[number] = {t.run_id: None for t in trials}
             to_run = [t for t in trials if t.run_id not in self.recorded]
             for trial in trials:

@@ -29,6 +29,7 @@ from experiments.store.artifacts import (
     write_checkpoint,
 )
 from experiments.store.columns import DIVERGED, FAILED, FINISHED
+from experiments.sweep.asha import next_stop
 from nn import DivergedError, Member, Network, Trainer
 
 PAUSED = "paused"  # stopped at a rung, for the sweep to decide whether it goes on; not recorded
@@ -127,7 +128,7 @@ class _GroupRun:
         networks, members = zip(*(self._start(trial, checkpoint)
                                   for trial, checkpoint in zip(self.trials, self.checkpoints)))
         for member in members:  # stop at the next rung past where it starts, or at the end
-            member.epochs = next((rung for rung in rungs if rung > member.epoch), member.epochs)
+            member.epochs = next_stop(rungs, member.epoch, member.epochs)
         network = networks[0] if len(networks) == 1 else Network.stack(networks)
         self.trainer = Trainer(network, members, training, mini_batch_size(first),
                                dataset.test, dataset.validation,
@@ -181,26 +182,28 @@ class _GroupRun:
                 self._write_checkpoints()
         return [self.results[index] for index in range(len(self.trials))]
 
-    def _finish(self, index, status, error):
-        keep = self.settings.save_networks
-        finished = status == FINISHED and keep != "none"
+    def _checkpoint_of(self, index, network, member_state):
+        """A Checkpoint of trial `index` now: its times count those before its own checkpoint."""
         checkpoint = self.checkpoints[index]
         started_at = checkpoint.started_at if checkpoint else self.started_at
         wall_seconds = time.perf_counter() - self.start + (checkpoint.wall_seconds
                                                            if checkpoint else 0.0)
-        paused = None
-        if status == PAUSED:
-            network = self.trainer.networks[index]
-            paused = Checkpoint(network, self.trainer.members[index].state(),
-                                tuple(self.records[index]), self.trainer.best_networks.get(index),
-                                wall_seconds, started_at)
+        return Checkpoint(network, member_state, tuple(self.records[index]),
+                          self.trainer.best_networks.get(index), wall_seconds, started_at)
+
+    def _finish(self, index, status, error):
+        keep = self.settings.save_networks
+        finished = status == FINISHED and keep != "none"
+        now = self._checkpoint_of(index, self.trainer.networks.get(index),
+                                  self.trainer.members[index].state())
+        checkpoint = self.checkpoints[index]
         self.results[index] = TrialResult(
-            self.trials[index], status, tuple(self.records[index]), error, started_at,
-            wall_seconds, peak_rss_mb(),
+            self.trials[index], status, now.records, error, now.started_at,
+            now.wall_seconds, peak_rss_mb(),
             network=self.trainer.networks.get(index) if finished else None,
             best_network=self.trainer.best_networks.get(index) if finished else None,
             resumed_from=len(checkpoint.records) if checkpoint else 0,
-            stack_size=len(self.trials), checkpoint=paused)
+            stack_size=len(self.trials), checkpoint=now if status == PAUSED else None)
 
     def _write_checkpoints(self):
         """A checkpoint of every trial still training. One that cannot be written (a full
@@ -208,16 +211,10 @@ class _GroupRun:
         if self._folder(self.trials[0]) is None:
             return
         for index in self.trainer.active:
-            network, member_state = self.trainer.snapshot(index)
-            checkpoint = self.checkpoints[index]
             try:
                 write_checkpoint(self._folder(self.trials[index]) / CHECKPOINT_FILE,
-                                 self.trials[index].run_id, Checkpoint(
-                    network, member_state, tuple(self.records[index]),
-                    self.trainer.best_networks.get(index),
-                    time.perf_counter() - self.start + (checkpoint.wall_seconds if checkpoint
-                                                        else 0.0),
-                    checkpoint.started_at if checkpoint else self.started_at))
+                                 self.trials[index].run_id,
+                                 self._checkpoint_of(index, *self.trainer.snapshot(index)))
             except ResultsError:
                 self.settings = replace(self.settings, checkpoint_seconds=0)
                 return
