@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def write_atomically(path, data, sync=True):
-    """Replace `path` by `data` (str or bytes): written under a unique temporary name, synced
+    """Replace `path` by `data` (str, bytes, or a function that writes to a binary file it is
+    given, for content too large to hold twice): written under a unique temporary name, synced
     (unless sync=False: then a kill still leaves the old file or the new, but a machine crash
     may leave it empty), then renamed over `path`. Two writers never share a temporary file;
     OSError propagates (with the temporary file removed) for the caller to turn into its own
@@ -16,10 +17,13 @@ def write_atomically(path, data, sync=True):
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
-        mode = "wb" if isinstance(data, (bytes, bytearray)) else "w"
+        mode = "w" if isinstance(data, str) else "wb"
         text_options = {} if mode == "wb" else {"newline": "", "encoding": "utf-8"}
         with os.fdopen(handle, mode, **text_options) as file:
-            file.write(data)
+            if callable(data):
+                data(file)
+            else:
+                file.write(data)
             file.flush()
             if sync:
                 os.fsync(file.fileno())

@@ -71,9 +71,11 @@ def export_sweep(directory, tracking_uri=None, experiment=None) -> ExportSummary
         experiment_id = _experiment(client, experiment or results.name)
         existing = _exported_runs(client, experiment_id)
         counts = {"created": 0, "replaced": 0, "unchanged": 0}
+        epochs_of = {run_id: epochs.to_dict("records")  # once, not a scan of them per trial
+                     for run_id, epochs in results.metrics.groupby("run_id", sort=False)}
         for row in results.runs.to_dict("records"):
-            epochs = results.metrics[results.metrics["run_id"] == row["run_id"]]
-            trial = _Trial(row, epochs.to_dict("records"), Path(results.directory) / row["run_id"])
+            trial = _Trial(row, epochs_of.get(row["run_id"], []),
+                           Path(results.directory) / row["run_id"])
             previous = existing.get(row["run_id"], [])
             fingerprints = [run.data.tags.get(FINGERPRINT_TAG) for run in previous]
             if fingerprints == [trial.fingerprint]:

@@ -60,13 +60,14 @@ def write_best_run_figures(results, table, data_dir=None) -> BestRun | None:
     predictions = outputs.argmax(axis=1)  # (n,)
     matrix = confusion_matrix(labels, predictions, len(classes))
     mistakes = most_confident_mistakes(outputs, labels, MISTAKES_SHOWN)
+    right = int(np.trace(matrix))
     who = f"{network_label(run.layers)}, seed {run.seed}"
     figures = {CONFUSION_FILE: confusion_figure(matrix, classes, who),
                MISTAKES_FILE: mistakes_figure(X, labels, outputs, mistakes, classes, who,
-                                              int(len(labels) - np.trace(matrix)))}
+                                              len(labels) - right)}
     for name, figure in figures.items():
         write_atomically(results.directory / name, figure_png(figure))
-    return BestRun(run, len(labels), int(np.trace(matrix)),
+    return BestRun(run, len(labels), right,
                    tuple((name, FIGURE_TITLES[name]) for name in figures))
 
 

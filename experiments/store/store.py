@@ -279,9 +279,9 @@ def _by_run_id(rows):
 def _check_unique(path, records):
     """Two runs rows of one run_id (an edit gone wrong): an error, as the report says it, rather
     than one of them dropped at the next rewrite."""
-    first_line = {}
+    first_line, column = {}, records.header.index("run_id")
     for line, fields in records.records:
-        run_id = fields[records.header.index("run_id")]
+        run_id = fields[column]
         if run_id in first_line:
             raise ResultsError(f"{path}: line {line}: run_id: {run_id!r} is also on line "
                                f"{first_line[run_id]}")

@@ -1,4 +1,4 @@
-"""The peers sweep-bench trains side by side, and what they share; not the CLI (experiments/bench.py).
+"""The peers sweep-bench trains side by side, and what they share; not the CLI (bench/cli.py).
 
 A peer is a module with `run(config, problem) -> PeerResult` that trains the same network
 on the same data for config.epochs epochs and times each epoch's gradient steps only
