@@ -3,7 +3,7 @@
 import sys
 
 COMMANDS = {
-    "sweep": "experiments.sweep.cli:main",
+    "sweep": "experiments.sweep.start:main",
     "report": "experiments.report.cli:main",
     "bench": "experiments.bench.cli:main",
     "predict": "experiments.predict.cli:main",

@@ -1,12 +1,15 @@
 """Tests of experiments.sweep.runner without training: trial selection, scheduling, summaries and the inline executor."""
 
 import concurrent.futures
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from experiments.sweep import runner
+from experiments.sweep import runner, start
 from experiments.sweep.config import TrialConfig
 from experiments.sweep.runner import (
     InlineExecutor,
@@ -227,3 +230,39 @@ def test_a_group_of_several_trials_hands_back_a_result_per_trial_in_its_order(mo
     monkeypatch.setattr(runner, "run_group", tracker.run_group)
     run_trials([tuple(SWEEP[:3]), tuple(SWEEP[3:])], InlineExecutor(), 1, tracker.on_result)
     assert tracker.results == SWEEP
+
+
+# --- how workers start --------------------------------------------------------------------
+
+def test_workers_fork_from_a_fork_server_while_another_thread_runs():
+    # a thread could hold a lock at the moment of a fork, and the child would wait on it forever
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert runner.threads_running() > 1
+        assert runner.worker_context().get_start_method() == "forkserver"
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_the_sweep_command_keeps_one_thread_so_that_its_workers_fork_from_it():
+    # what sweep/start.py does before NumPy loads, in a fresh process (this one has threads)
+    code = ("from experiments.sweep import start; start.one_blas_thread(); "
+            "from experiments.sweep import runner; "
+            "print(runner.threads_running(), runner.worker_context().get_start_method())")
+    environment = {k: v for k, v in os.environ.items() if k not in start.BLAS_THREADS}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=environment, timeout=60)
+    assert result.stdout.split() == ["1", "fork" if sys.platform == "linux" else "forkserver"]
+
+
+def test_a_worker_is_stopped_by_sigterm_whatever_the_process_it_forked_from_did():
+    code = ("import signal; signal.signal(signal.SIGTERM, lambda *args: None); "
+            "from experiments.sweep.worker import init_worker; init_worker(); "
+            "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, "
+            "signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout.split() == ["True", "True"]

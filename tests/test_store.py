@@ -104,6 +104,32 @@ def test_second_store_on_a_locked_directory_is_refused_until_the_first_exits(tmp
     assert list(ResultsStore(directory).runs()) == ["a"]
 
 
+def test_a_forked_child_lets_go_of_the_lock(tmp_path):
+    # A sweep's workers fork from it: one still training after the sweep process ended must
+    # not keep the directory locked (an flock belongs to the open file the fork shares).
+    directory = tmp_path / "out"
+    read_end, write_end = os.pipe()
+    ready_read, ready_write = os.pipe()
+    with ResultsStore(directory):
+        child = os.fork()
+        if child == 0:  # says it runs, then stays alive until the pipe closes
+            os.close(write_end)
+            os.write(ready_write, b"!")  # after the fork's handlers, which run first
+            os.read(read_end, 1)
+            os._exit(0)
+        assert os.read(ready_read, 1) == b"!"
+        os.close(ready_read)
+        os.close(ready_write)
+    try:
+        with ResultsStore(directory) as store:  # the child is still running
+            record(store, "a")
+    finally:
+        os.close(write_end)
+        os.close(read_end)
+        os.waitpid(child, 0)
+    assert list(ResultsStore(directory).runs()) == ["a"]
+
+
 def test_directory_under_a_regular_file_is_one_error(tmp_path):
     (tmp_path / "file").write_text("not a directory\n")
     directory = tmp_path / "file" / "out"

@@ -46,6 +46,26 @@ SYNC_SECONDS = 1.0
 SET_ASIDE_RUNS_FILE = ".set-aside-runs.csv"
 SET_ASIDE_METRICS_FILE = ".set-aside-metrics.csv"
 
+# The file descriptors of the locks this process holds. A process forked from it (a sweep's
+# worker) lets go of them at once: an flock belongs to the open file, which a fork shares,
+# so a worker still training after its sweep was killed would keep the directory locked.
+# The descriptor is pointed at /dev/null rather than closed, so that the handle the child
+# also inherited can never close some other file that reused its number.
+_HELD_LOCKS = set()
+
+
+def _let_go_of_locks():
+    if not _HELD_LOCKS:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd in _HELD_LOCKS:
+        os.dup2(null, fd)
+    os.close(null)
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_let_go_of_locks)
+
 
 class ResultsStore:
     """Reads and writes one sweep's results directory; use as a context manager to lock it.
@@ -91,11 +111,11 @@ class ResultsStore:
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
         self._lock_handle = handle
+        _HELD_LOCKS.add(handle.fileno())
         try:
             self._open()
         except BaseException:
-            self._lock_handle.close()
-            self._lock_handle = None
+            self._release()
             raise
         return self
 
@@ -109,9 +129,13 @@ class ResultsStore:
                 with contextlib.suppress(ResultsError, OSError):
                     self._put_back()
         finally:
-            self._lock_handle.close()  # closing releases the lock
-            self._lock_handle = None
+            self._release()
             self._recorded = None
+
+    def _release(self):
+        _HELD_LOCKS.discard(self._lock_handle.fileno())
+        self._lock_handle.close()  # closing releases the lock
+        self._lock_handle = None
 
     def _open(self):
         """Under the lock: read both files (a ResultsError before anything is touched), cut off

@@ -205,8 +205,9 @@ def import_dask_executor():
 
 def process_backend(jobs, display):
     """(executor, jobs, arguments of run_trials) for the trials run by this machine's processes."""
-    queue = runner.worker_context().Queue() if jobs > 1 else None
-    return runner.make_executor(jobs, queue), jobs, {
+    context = runner.worker_context() if jobs > 1 else None
+    queue = context.Queue() if context else None
+    return runner.make_executor(jobs, queue, context), jobs, {
         "progress": display if queue is None else None, "on_tick": lambda: _drain(queue, display)}
 
 

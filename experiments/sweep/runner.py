@@ -12,6 +12,8 @@ import multiprocessing
 import os
 import platform
 import subprocess
+import sys
+import threading
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,25 +60,43 @@ class InlineExecutor(concurrent.futures.Executor):
 
 
 def worker_context():
-    """How worker processes start: forked from a fork server, a clean process (no threads, no
-    open results files of ours) started once per sweep that has imported the sweep's modules,
-    so that a worker is ready in milliseconds where a spawned one would import NumPy and the
-    rest again (~0.2 s each)."""
+    """How worker processes start: forked from this process where that is safe, else from a
+    fork server.
+
+    Forked from here, a worker has every module imported and is ready in milliseconds. That
+    is safe on Linux in a process of one thread (no lock another thread could hold at the
+    fork); the `sweep` command keeps its process so (sweep/start.py: one BLAS thread), and a
+    worker lets go of the results lock (store.store) and of the command's signal handlers
+    (worker.init_worker). Elsewhere (another thread running, as in a test process that ran
+    Dask; macOS) workers fork from a fork server: a clean process started once per sweep
+    that imports the sweep's modules (~0.2 s) before it forks the first.
+    """
+    if sys.platform == "linux" and threads_running() == 1:
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", __name__])
     return context
 
 
-def make_executor(jobs, progress_queue=None):
-    """An inline executor for one job, else a pool of `jobs` worker processes.
+def threads_running():
+    """Threads of this process, those Python does not know of (BLAS's) included (Linux)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count() + 1  # unknown: not 1, so not safe to fork
 
-    A multiprocessing queue (made by worker_context().Queue()) can reach workers only as they
-    start, hence initargs.
+
+def make_executor(jobs, progress_queue=None, context=None):
+    """An inline executor for one job, else a pool of `jobs` worker processes started by
+    `context` (default: worker_context()).
+
+    A multiprocessing queue (made by the same context's Queue()) can reach workers only as
+    they start, hence initargs.
     """
     if jobs == 1:
         return InlineExecutor()
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=worker_context(),
+        max_workers=jobs, mp_context=context or worker_context(),
         initializer=init_worker, initargs=(progress_queue,))
 
 

@@ -234,7 +234,10 @@ def peak_rss_mb():
 
 
 def init_worker(progress_queue=None):
-    """Set up a worker process: one BLAS thread, its progress queue, Ctrl-C left to the main process."""
+    """Set up a worker process: one BLAS thread, its progress queue, Ctrl-C left to the main
+    process, and SIGTERM (which ends a worker) not handled as the `sweep` command handles it
+    (a worker forked from it has its handlers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _WORKER["limits"] = threadpool_limits(limits=1)
     _WORKER["progress"] = progress_queue
