@@ -34,9 +34,10 @@ def dot(a, b):
     """
     if a.ndim == 2 == b.ndim:
         return np.vdot(a, b)
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    lead = shape[:-2]
-    a, b = (np.broadcast_to(x, shape) for x in (a, b))
+    if a.shape != b.shape:  # only then: broadcasting costs ~7 us, 2-3% of a step of 16 networks
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        a, b = (np.broadcast_to(x, shape) for x in (a, b))
+    lead = a.shape[:-2]
     return np.matmul(a.reshape(*lead, 1, -1), b.reshape(*lead, -1, 1))[..., 0, 0]
 
 

@@ -238,15 +238,21 @@ class Trainer:
             # shuffle indices, not data: one permutation per member, (lead..., n)
             if network.lead:
                 orders = np.stack([member.rng.permutation(n) for member in members])
+                shared, which = _distinct(orders)
                 orders = orders.reshape(network.lead + (n,))
             else:
-                orders = members[0].rng.permutation(n)
+                orders, shared = members[0].rng.permutation(n), None
             for k in range(0, n, m):
                 batch = orders[..., k:k + m]  # (lead..., m)
                 # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy
                 # indexing has more per-call machinery, and a step is only ~35 us
-                cost_sum += update_mini_batch(X.take(batch, axis=0), Y.take(batch, axis=0),
-                                              eta, lmbda, n, momentum)
+                if shared is None:
+                    inputs = X.take(batch, axis=0)  # (lead..., m, n_0 + 1)
+                else:  # the rows each distinct order needs, read once, then copied to each
+                    inputs = X.take(shared[:, k:k + m], axis=0).take(which, axis=0)
+                    inputs = inputs.reshape(network.lead + inputs.shape[1:])
+                cost_sum += update_mini_batch(inputs, Y.take(batch, axis=0), eta, lmbda, n,
+                                              momentum)
         return cost_sum
 
     def _leave(self, positions):
@@ -276,6 +282,30 @@ def SGD(network, training_data, epochs, mini_batch_size, eta, rng, test_data=Non
             if isinstance(outcome, DivergedError):
                 raise outcome
             yield outcome
+
+
+def _distinct(orders):
+    """(the distinct rows of orders (K, n), (U, n); each row's index among them, (K,)), or
+    (None, None) when every row differs.
+
+    Members that start an epoch with generators in the same state (trials of one seed that
+    differ in eta or lmbda) shuffle alike. Their mini-batches' rows are then read from the
+    training set once a step and copied to each: a random row of a set that does not fit in
+    the cache costs a trip to memory, the copy of a row just read does not (a stack of 8
+    seeds x 2 etas, [784, 30, 10]: 67 us of gathers a step -> ~45).
+    """
+    distinct, which = [], []
+    for order in orders:
+        for index, seen in enumerate(distinct):
+            if seen[0] == order[0] and np.array_equal(seen, order):
+                which.append(index)
+                break
+        else:
+            which.append(len(distinct))
+            distinct.append(order)
+    if len(distinct) == len(orders):
+        return None, None
+    return np.stack(distinct), np.array(which)
 
 
 def _per_member(values, lead):

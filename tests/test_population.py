@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nn import SGD, DivergedError, Member, Network, Trainer
+from nn.training import _distinct
 
 SIZES = [20, 8, 6, 4]
 
@@ -79,6 +80,27 @@ def test_each_member_is_bit_identical_to_training_it_alone(dtype, activation, co
     stacked = together(SPECS, dtype=dtype, **settings)
     for index, (seed, eta, lmbda) in enumerate(SPECS):
         assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, **settings))
+
+
+# trials of one seed that differ in eta, lmbda: their generators shuffle alike, and the step
+# reads their mini-batches' rows once (nn.training._distinct)
+SHARED_SEEDS = [(0, 3.0, 0.0), (1, 3.0, 0.0), (0, 0.5, 0.0), (1, 0.5, 2.0), (2, 0.7, 0.0),
+                (0, 1.5, 0.5)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_members_of_one_seed_share_their_rows_and_each_is_as_alone(dtype):
+    stacked = together(SHARED_SEEDS, dtype=dtype, momentum=0.5)
+    for index, (seed, eta, lmbda) in enumerate(SHARED_SEEDS):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, momentum=0.5))
+
+
+def test_distinct_orders_and_which_member_has_which():
+    a, b, c = np.arange(6), np.arange(6)[::-1], np.array([1, 0, 2, 3, 4, 5])
+    distinct, which = _distinct(np.stack([a, b, a.copy(), c, b.copy()]))
+    assert distinct.tolist() == [a.tolist(), b.tolist(), c.tolist()]
+    assert which.tolist() == [0, 1, 0, 2, 1]
+    assert _distinct(np.stack([a, b, c])) == (None, None)  # all differ: gathered as they are
 
 
 def test_with_momentum_and_a_last_smaller_batch():
