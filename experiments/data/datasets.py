@@ -12,11 +12,8 @@ A directory named in 1 or 2 that lacks the files is an error, not a reason to do
 """
 
 import hashlib
-import http.client
 import numbers
 import os
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +147,10 @@ def fetch(source, destination, timeout=30):
     Each file is tried on every mirror in turn; one whose MD5 matches none of
     source.md5 is deleted, never kept.
     """
+    import http.client  # here: only a download needs them (~5 ms to import)
+    import urllib.error
+    import urllib.request
+
     destination = Path(destination)
     try:
         destination.mkdir(parents=True, exist_ok=True)
@@ -173,6 +174,8 @@ def fetch(source, destination, timeout=30):
 
 
 def _download(url, timeout):
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
