@@ -17,7 +17,7 @@ BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 def main(argv=None) -> int:
     one_blas_thread()
-    from experiments.sweep.cli import main as sweep_main  # noqa: PLC0415 - after the above
+    from experiments.sweep.cli import main as sweep_main  # after one_blas_thread
 
     return sweep_main(argv)
 
