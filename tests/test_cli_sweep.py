@@ -254,9 +254,12 @@ def test_a_worker_killed_by_the_system_stops_the_sweep_cleanly(tmp_path):
     config = tmp_path / "long.yaml"
     config.write_text("name: long\ndefaults: {epochs: 40, train_size: 6000}\n"
                       "trials:\n  - {layers: [784, 30, 10]}\ngrid:\n  seed: [0, 1, 2, 3]\n")
+    # without the BLAS thread variables: the command sets them itself (sweep/start.py)
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     process = subprocess.Popen([str(SWEEP), str(config), "-j", "2", "--no-report"], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "MNIST_DIR": MNIST_DIR})
+                               env={**environment, "MNIST_DIR": MNIST_DIR})
     workers = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(workers) < 2:

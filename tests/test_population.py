@@ -95,6 +95,14 @@ def test_members_of_one_seed_share_their_rows_and_each_is_as_alone(dtype):
         assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, momentum=0.5))
 
 
+def test_a_member_of_a_shared_seed_that_diverges_leaves_its_twin_as_it_was():
+    specs = [(0, 3.0, 0.0), (0, 1e300, 0.0), (1, 0.5, 0.0), (1, 2.0, 1.0)]
+    stacked = together(specs, epochs=3, dtype="float32")
+    assert isinstance(stacked[1][0], DivergedError)
+    for index, spec in enumerate(specs):
+        assert_same_run(stacked[index], alone(*spec, dtype="float32"))
+
+
 def test_distinct_orders_and_which_member_has_which():
     a, b, c = np.arange(6), np.arange(6)[::-1], np.array([1, 0, 2, 3, 4, 5])
     distinct, which = _distinct(np.stack([a, b, a.copy(), c, b.copy()]))

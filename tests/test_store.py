@@ -113,10 +113,12 @@ def test_a_forked_child_lets_go_of_the_lock(tmp_path):
     with ResultsStore(directory):
         child = os.fork()
         if child == 0:  # says it runs, then stays alive until the pipe closes
-            os.close(write_end)
-            os.write(ready_write, b"!")  # after the fork's handlers, which run first
-            os.read(read_end, 1)
-            os._exit(0)
+            try:
+                os.close(write_end)
+                os.write(ready_write, b"!")  # after the fork's handlers, which run first
+                os.read(read_end, 1)
+            finally:
+                os._exit(0)  # never back into pytest
         assert os.read(ready_read, 1) == b"!"
         os.close(ready_read)
         os.close(ready_write)

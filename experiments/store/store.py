@@ -57,10 +57,15 @@ _HELD_LOCKS = set()
 def _let_go_of_locks():
     if not _HELD_LOCKS:
         return
-    null = os.open(os.devnull, os.O_RDONLY)
-    for fd in _HELD_LOCKS:
-        os.dup2(null, fd)
-    os.close(null)
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+    except OSError:  # no /dev/null: closed, then, the lesser risk
+        for fd in _HELD_LOCKS:
+            os.close(fd)
+    else:
+        for fd in _HELD_LOCKS:
+            os.dup2(null, fd, inheritable=False)
+        os.close(null)
     _HELD_LOCKS.clear()
 
 

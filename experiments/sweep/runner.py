@@ -8,9 +8,11 @@ distributed one say, can be plugged in with its own queue or none.
 """
 
 import concurrent.futures
+import gc
 import multiprocessing
 import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -95,9 +97,33 @@ def make_executor(jobs, progress_queue=None, context=None):
     """
     if jobs == 1:
         return InlineExecutor()
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context or worker_context(),
-        initializer=init_worker, initargs=(progress_queue,))
+    context = context or worker_context()
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=init_worker,
+        initargs=(progress_queue,))
+    if context.get_start_method() == "fork":
+        _fork_workers(executor)
+    return executor
+
+
+def _fork_workers(executor):
+    """Fork the pool's workers now, right after worker_context() found this process with one
+    thread (a pool that forks starts every worker at its first task), with Ctrl-C and SIGTERM
+    held until init_worker has replaced the handlers each worker inherits from the sweep.
+
+    The sweep's objects are frozen for the fork (gc.freeze): a worker's garbage collector
+    then leaves them alone, where it would write to every one of them and so copy every page
+    that holds one (the rows of a results directory of thousands of trials, say) into the
+    worker's own memory.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    gc.freeze()
+    try:
+        executor.submit(int).result()
+    finally:
+        gc.unfreeze()  # in this process only: each worker keeps its own copy frozen
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def stop_workers(executor):

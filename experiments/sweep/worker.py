@@ -235,9 +235,11 @@ def peak_rss_mb():
 
 def init_worker(progress_queue=None):
     """Set up a worker process: one BLAS thread, its progress queue, Ctrl-C left to the main
-    process, and SIGTERM (which ends a worker) not handled as the `sweep` command handles it
-    (a worker forked from it has its handlers)."""
+    process, and SIGTERM (which ends a worker) not handled as the `sweep` command handles it.
+    A worker forked from the sweep process (runner.worker_context) starts with its handlers,
+    and with SIGINT and SIGTERM held until they are replaced here."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     _WORKER["limits"] = threadpool_limits(limits=1)
     _WORKER["progress"] = progress_queue
