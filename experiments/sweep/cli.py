@@ -1,10 +1,10 @@
 """The `sweep` command (and `python -m experiments`): the only place that catches and prints errors."""
 
 import argparse
+import concurrent.futures
 import dataclasses
 import signal
 import sys
-import concurrent.futures
 from pathlib import Path
 
 import yaml
