@@ -290,6 +290,17 @@ def test_a_forked_workers_garbage_collector_does_not_copy_the_sweeps_objects():
     assert float(fresh_python(code, **ONE_BLAS_THREAD)) < 60
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="workers fork from the sweep on Linux only")
+def test_workers_that_die_as_they_start_are_one_error_not_a_traceback():
+    code = ("import os; from experiments.errors import NNSweepError; "
+            "from experiments.sweep import runner; "
+            "runner.init_worker = lambda queue: os._exit(3); "
+            "exec('try:\\n    runner.make_executor(2)\\nexcept NNSweepError as e:\\n    print(e)')")
+    assert fresh_python(code, **ONE_BLAS_THREAD) == (
+        "the worker processes could not start (one died as it was set up); nothing was run: "
+        "rerun, or run with -j 1\n")
+
+
 def test_a_worker_is_stopped_by_sigterm_whatever_the_process_it_forked_from_did():
     # as a worker forked from the sweep starts: its handler, SIGINT and SIGTERM held
     code = ("import signal; signal.signal(signal.SIGTERM, lambda *args: None); "

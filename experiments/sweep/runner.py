@@ -26,7 +26,7 @@ import yaml
 from threadpoolctl import threadpool_limits
 
 from experiments.data.datasets import TRAINING_IMAGES
-from experiments.errors import WorkerLostError
+from experiments.errors import NNSweepError, WorkerLostError
 from experiments.store.artifacts import (
     CHECKPOINT_FILE,
     NETWORK_FILES,
@@ -121,6 +121,10 @@ def _fork_workers(executor):
     gc.freeze()
     try:
         executor.submit(int).result()
+    except concurrent.futures.BrokenExecutor:
+        executor.shutdown(wait=False)
+        raise NNSweepError("the worker processes could not start (one died as it was set "
+                           "up); nothing was run: rerun, or run with -j 1") from None
     finally:
         gc.unfreeze()  # in this process only: each worker keeps its own copy frozen
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
