@@ -239,6 +239,8 @@ class Trainer:
             if network.lead:
                 orders = np.stack([member.rng.permutation(n) for member in members])
                 shared, which = _distinct(orders)
+                if shared is not None:  # taken with these, rows come out (lead..., m, n_0 + 1)
+                    which = which.reshape(network.lead)
                 orders = orders.reshape(network.lead + (n,))
             else:
                 orders, shared = members[0].rng.permutation(n), None
@@ -250,7 +252,6 @@ class Trainer:
                     inputs = X.take(batch, axis=0)  # (lead..., m, n_0 + 1)
                 else:  # the rows each distinct order needs, read once, then copied to each
                     inputs = X.take(shared[:, k:k + m], axis=0).take(which, axis=0)
-                    inputs = inputs.reshape(network.lead + inputs.shape[1:])
                 cost_sum += update_mini_batch(inputs, Y.take(batch, axis=0), eta, lmbda, n,
                                               momentum)
         return cost_sum
