@@ -179,6 +179,19 @@ class Network:
         return Network.from_parameters(self.sizes, [wb[k].copy() for wb in self._wb],
                                        velocities=velocities, **self.settings)
 
+    def reshaped(self, lead):
+        """The same members under another leading shape, (8, 2) for a stack of 16: a Network
+        whose parameters and velocities are views of these, so that its steps are theirs.
+
+        Its inputs may then broadcast over an axis of the new shape: a step of
+        X (8, 1, m, n_0 + 1) gives members 2k and 2k + 1 the same mini-batch, read once.
+        """
+        def view(arrays):
+            return None if arrays is None else [a.reshape(lead + a.shape[-2:]) for a in arrays]
+
+        return Network.from_parameters(self.sizes, view(self._wb),
+                                       velocities=view(self.velocities), **self.settings)
+
     def select(self, members):
         """Keep only these members of a stack (indices, in this order), in place."""
         members = np.asarray(members, dtype=np.intp)

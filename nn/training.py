@@ -227,33 +227,56 @@ class Trainer:
     def _steps(self, members, eta, lmbda, momentum):
         """One epoch of gradient steps for all members at once; their summed costs (lead...)."""
         network, X, Y, n = self.network, self.X, self.Y, self.n
-        update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
         m = self.mini_batch_size
-        # summed in float64; for one network a scalar: += on a 0-d array is a ufunc call
-        cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
         # A diverging run overflows; it is told by the checks after the epoch, not by warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if m >= n:
-                return cost_sum + update_mini_batch(X, Y, eta, lmbda, n, momentum)
+                cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
+                return cost_sum + network.update_mini_batch(X, Y, eta, lmbda, n, momentum)
             # shuffle indices, not data: one permutation per member, (lead..., n)
-            if network.lead:
-                orders = np.stack([member.rng.permutation(n) for member in members])
-                shared, which = _distinct(orders)
-                if shared is not None:  # taken with these, rows come out (lead..., m, n_0 + 1)
-                    which = which.reshape(network.lead)
-                orders = orders.reshape(network.lead + (n,))
-            else:
-                orders, shared = members[0].rng.permutation(n), None
-            for k in range(0, n, m):
-                batch = orders[..., k:k + m]  # (lead..., m)
-                # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy
-                # indexing has more per-call machinery, and a step is only ~35 us
-                if shared is None:
-                    inputs = X.take(batch, axis=0)  # (lead..., m, n_0 + 1)
-                else:  # the rows each distinct order needs, read once, then copied to each
-                    inputs = X.take(shared[:, k:k + m], axis=0).take(which, axis=0)
-                cost_sum += update_mini_batch(inputs, Y.take(batch, axis=0), eta, lmbda, n,
-                                              momentum)
+            if not network.lead:
+                return self._epoch(network, members[0].rng.permutation(n), None, eta, lmbda,
+                                   momentum)
+            orders = np.stack([member.rng.permutation(n) for member in members])  # (K, n)
+            shared, which = _distinct(orders)
+            leads = _broadcast_leads(which) if shared is not None else None
+            if leads is None:  # rows gathered per member, or per distinct order and copied
+                return self._epoch(network, orders, shared, eta, lmbda, momentum, which)
+            # members that share an order lie along one axis of `lead`: their mini-batch
+            # is read once and broadcast to them by matmul, not copied
+            lead, shared_lead = leads
+            if network.velocities is None and (isinstance(momentum, np.ndarray) or momentum):
+                # made here, so that the reshaped network's steps update these
+                network.velocities = [np.zeros_like(wb) for wb in network.wb]
+            grouped = network.reshaped(lead)
+            shared = shared.reshape(shared_lead + (n,))  # (U, 1, n) or (1, U, n)
+            as_lead = [value.reshape(lead) if isinstance(value, np.ndarray) else value
+                       for value in (eta, lmbda, momentum)]
+            cost_sum = self._epoch(grouped, orders.reshape(lead + (n,)), shared, *as_lead)
+            return cost_sum.reshape(network.lead)
+
+    def _epoch(self, network, orders, shared, eta, lmbda, momentum, which=None):
+        """The steps of one epoch in these orders, (lead..., n); their summed cost (lead...).
+
+        shared: None, or the distinct orders, whose rows are gathered once a step and then
+        copied to the members that `which` (lead...) says, or, without `which`, broadcast.
+        """
+        X, Y, n, m = self.X, self.Y, self.n, self.mini_batch_size
+        update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
+        # summed in float64; for one network a scalar: += on a 0-d array is a ufunc call
+        cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
+        for k in range(0, n, m):
+            batch = orders[..., k:k + m]  # (lead..., m)
+            # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy indexing
+            # has more per-call machinery, and a step is only ~35 us
+            if shared is None:
+                inputs = X.take(batch, axis=0)  # (lead..., m, n_0 + 1)
+            else:  # the rows each distinct order needs, read once
+                inputs = X.take(shared[..., k:k + m], axis=0)
+                if which is not None:  # and copied to each member: (lead..., m, n_0 + 1)
+                    inputs = inputs.take(which, axis=0)
+            cost_sum += update_mini_batch(inputs, Y.take(batch, axis=0), eta, lmbda, n,
+                                          momentum)
         return cost_sum
 
     def _leave(self, positions):
@@ -307,6 +330,24 @@ def _distinct(orders):
     if len(distinct) == len(orders):
         return None, None
     return np.stack(distinct), np.array(which)
+
+
+def _broadcast_leads(which):
+    """(lead, shared lead) when the members that share an order (which: (K,), each member's
+    index among the U distinct orders) lie along one axis of a leading shape: lead (U, r)
+    and shared lead (U, 1) when they are neighbours (which = 0, 0, 1, 1, ...), lead (r, U)
+    and shared lead (1, U) when they repeat (which = 0, 1, ..., 0, 1, ...), as trials of
+    seeds x etas come; else None.
+    """
+    distinct = int(which.max()) + 1
+    repeats, rest = divmod(len(which), distinct)
+    if rest:
+        return None
+    if np.array_equal(which, np.repeat(np.arange(distinct), repeats)):
+        return (distinct, repeats), (distinct, 1)
+    if np.array_equal(which, np.tile(np.arange(distinct), repeats)):
+        return (repeats, distinct), (1, distinct)
+    return None
 
 
 def _per_member(values, lead):

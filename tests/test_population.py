@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nn import SGD, DivergedError, Member, Network, Trainer
-from nn.training import _distinct
+from nn.training import _broadcast_leads, _distinct
 
 SIZES = [20, 8, 6, 4]
 
@@ -109,6 +109,43 @@ def test_distinct_orders_and_which_member_has_which():
     assert distinct.tolist() == [a.tolist(), b.tolist(), c.tolist()]
     assert which.tolist() == [0, 1, 0, 2, 1]
     assert _distinct(np.stack([a, b, c])) == (None, None)  # all differ: gathered as they are
+
+
+# seeds x etas, as a sweep's grid lists them: one seed's members repeat every 3 (tile), or
+# lie side by side (repeat); a step then reads each seed's rows once and matmul broadcasts
+# them to its members, through a view of the stack of leading shape (2, 3) or (3, 2)
+SEEDS_BY_ETAS = {"tile": [(seed, eta, lmbda) for eta, lmbda in ((3.0, 0.0), (0.5, 1.0))
+                          for seed in (0, 1, 2)],
+                 "repeat": [(seed, eta, lmbda) for seed in (0, 1, 2)
+                            for eta, lmbda in ((3.0, 0.0), (0.5, 1.0))]}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("order, lead", [("tile", (2, 3)), ("repeat", (3, 2))])
+def test_a_seed_s_rows_broadcast_to_its_members_each_as_alone(dtype, order, lead, monkeypatch):
+    views = []
+    reshaped = Network.reshaped
+    monkeypatch.setattr(Network, "reshaped",
+                        lambda self, shape: views.append(shape) or reshaped(self, shape))
+    specs = SEEDS_BY_ETAS[order]
+    stacked = together(specs, dtype=dtype, momentum=0.5, cost="cross_entropy")
+    assert views == [lead] * 3  # one view an epoch: the broadcast was taken
+    for index, (seed, eta, lmbda) in enumerate(specs):
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, momentum=0.5,
+                                              cost="cross_entropy"))
+
+
+def test_which_members_share_an_axis():
+    def leads(which):
+        return _broadcast_leads(np.array(which))
+
+    assert leads([0, 1, 2, 0, 1, 2]) == ((2, 3), (1, 3))  # tile: a seed every 3 members
+    assert leads([0, 0, 1, 1, 2, 2]) == ((3, 2), (3, 1))  # repeat: a seed's members together
+    assert leads([0, 1, 0, 1]) == ((2, 2), (1, 2))  # as many seeds as etas: still told apart
+    assert leads([0, 0, 1, 1]) == ((2, 2), (2, 1))
+    assert leads([0, 1, 0, 2, 1]) is None  # 5 members of 3 orders: copied, not broadcast
+    assert leads([0, 1, 1, 0]) is None
+    assert leads([0, 0, 0, 1]) is None
 
 
 def test_with_momentum_and_a_last_smaller_batch():
