@@ -148,6 +148,9 @@ class Trainer:
     `networks[i]` is member i's trained network once it has left the stack; with
     keep_best, `best_networks[i]` is a copy of it after its best epoch by validation
     accuracy so far (never by test accuracy: choosing on the test set would leak it).
+    Members may differ in momentum, but not some with momentum 0 and some without: with
+    L2 the two updates round otherwise (w (1 - eta lmbda / n) + nabla against w + v), and a
+    stack has velocities for all its members or for none.
     """
 
     def __init__(self, network, members, training_data, mini_batch_size, test_data=None,
@@ -156,6 +159,9 @@ class Trainer:
         if len(self.members) != (network.lead[0] if network.lead else 1):
             raise ValueError(f"{len(self.members)} members for a network of leading shape "
                              f"{network.lead}")
+        if len({member.momentum == 0 for member in self.members}) > 1:
+            raise ValueError("members with momentum 0 and members with momentum cannot be "
+                             "trained in one stack")
         self.network = network
         self.X = with_ones_column(training_data[0], network.dtype)  # (n, n_0 + 1)
         self.Y = one_hot(training_data[1], network.sizes[-1], network.dtype)  # (n, n_L)

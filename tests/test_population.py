@@ -148,6 +148,34 @@ def test_which_members_share_an_axis():
     assert leads([0, 0, 0, 1]) is None
 
 
+def test_members_with_their_own_momentum_each_as_alone():
+    data, test = problem(), problem(30, seed=1)
+    specs = [(0, 3.0, 1.0, 0.9), (1, 0.5, 0.0, 0.5), (0, 1.5, 2.0, 0.2)]  # seed, eta, lmbda, mu
+    members, networks = [], []
+    for seed, eta, lmbda, mu in specs:
+        rng = np.random.default_rng(seed)
+        networks.append(Network(SIZES, rng, dtype="float64"))
+        members.append(Member(rng, eta, 3, lmbda=lmbda, momentum=mu))
+    trainer = Trainer(Network.stack(networks), members, data, 7, test, test)
+    records = {index: [] for index in range(len(specs))}
+    while trainer.active:
+        for index, record in trainer.run_epoch():
+            records[index].append(record)
+    for index, (seed, eta, lmbda, mu) in enumerate(specs):
+        assert_same_run((records[index], trainer.networks[index]),
+                        alone(seed, eta, lmbda, momentum=mu))
+
+
+def test_momentum_0_and_momentum_are_not_stacked():
+    # with L2 a member without momentum would round otherwise than alone (and get velocities)
+    members = [Member(np.random.default_rng(seed), 0.5, 1, lmbda=1.0, momentum=mu)
+               for seed, mu in ((0, 0.9), (1, 0.0))]
+    networks = Network.stack([Network(SIZES, seed) for seed in (0, 1)])
+    with pytest.raises(ValueError, match="^members with momentum 0 and members with momentum "
+                                         "cannot be trained in one stack$"):
+        Trainer(networks, members, problem(), 7)
+
+
 def test_with_momentum_and_a_last_smaller_batch():
     stacked = together(SPECS, momentum=0.9, batch=11, cost="cross_entropy")
     for index, (seed, eta, lmbda) in enumerate(SPECS):
