@@ -254,7 +254,7 @@ class Trainer:
             if network.velocities is None and (isinstance(momentum, np.ndarray) or momentum):
                 # made here, so that the reshaped network's steps update these
                 network.velocities = [np.zeros_like(wb) for wb in network.wb]
-            grouped = network.reshaped(lead)
+            grouped = network.reshaped(lead)  # anew each epoch: members may have left
             shared = shared.reshape(shared_lead + (n,))  # (U, 1, n) or (1, U, n)
             as_lead = [value.reshape(lead) if isinstance(value, np.ndarray) else value
                        for value in (eta, lmbda, momentum)]
