@@ -29,16 +29,13 @@ def dot(a, b):
     """sum(a * b) per batch, a BLAS dot: (m, n) -> (), (K, m, n) -> (K,).
 
     vdot for one batch; for a stack, a (1, mn) @ (mn, 1) product per batch, which BLAS
-    computes as the same dot (tests/test_population.py checks that the bits agree). A
-    batch shared by the stack (full-batch training's y) is broadcast to it first.
+    computes as the same dot (tests/test_population.py checks that the bits agree). A batch
+    shared by several networks (full-batch training's y, (m, n), or (1, U, m, n) for a lead
+    (r, U)) is paired with each of theirs by matmul's broadcasting, not copied.
     """
     if a.ndim == 2 == b.ndim:
         return np.vdot(a, b)
-    if a.shape != b.shape:  # only then: broadcasting costs ~7 us, 2-3% of a step of 16 networks
-        shape = np.broadcast_shapes(a.shape, b.shape)
-        a, b = (np.broadcast_to(x, shape) for x in (a, b))
-    lead = a.shape[:-2]
-    return np.matmul(a.reshape(*lead, 1, -1), b.reshape(*lead, -1, 1))[..., 0, 0]
+    return np.matmul(a.reshape(*a.shape[:-2], 1, -1), b.reshape(*b.shape[:-2], -1, 1))[..., 0, 0]
 
 
 class QuadraticCost:

@@ -283,6 +283,7 @@ class Network:
 
         X: (lead..., m, sizes[0]), or (lead..., m, sizes[0] + 1) whose last column is all
         ones (SGD passes its inputs so, to save a copy per step). Y: (lead..., m, sizes[-1]).
+        Either may have 1 for an axis of the leading shape: the members along it share it.
         eta, lmbda, momentum: numbers, or float64 arrays of the leading shape (one per member).
         The update is network2.py's with L2 regularization on a training set of n examples,
             w <- (1 - eta lmbda / n) w - (eta / m) sum_x nabla_w C_x,  b <- b - (eta / m) sum_x nabla_b C_x,

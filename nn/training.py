@@ -241,13 +241,15 @@ class Trainer:
                 return cost_sum + network.update_mini_batch(X, Y, eta, lmbda, n, momentum)
             # shuffle indices, not data: one permutation per member, (lead..., n)
             if not network.lead:
-                return self._epoch(network, members[0].rng.permutation(n), None, eta, lmbda,
+                return self._epoch(network, members[0].rng.permutation(n), eta, lmbda,
                                    momentum)
             orders = np.stack([member.rng.permutation(n) for member in members])  # (K, n)
             shared, which = _distinct(orders)
-            leads = _broadcast_leads(which) if shared is not None else None
-            if leads is None:  # rows gathered per member, or per distinct order and copied
-                return self._epoch(network, orders, shared, eta, lmbda, momentum, which)
+            if shared is None:  # every member's rows its own
+                return self._epoch(network, orders, eta, lmbda, momentum)
+            leads = _broadcast_leads(which)
+            if leads is None:  # a distinct order's rows read once, then copied to its members
+                return self._epoch(network, shared, eta, lmbda, momentum, which)
             # members that share an order lie along one axis of `lead`: their mini-batch
             # is read once and broadcast to them by matmul, not copied
             lead, shared_lead = leads
@@ -255,34 +257,30 @@ class Trainer:
                 # made here, so that the reshaped network's steps update these
                 network.velocities = [np.zeros_like(wb) for wb in network.wb]
             grouped = network.reshaped(lead)  # anew each epoch: members may have left
-            shared = shared.reshape(shared_lead + (n,))  # (U, 1, n) or (1, U, n)
             as_lead = [value.reshape(lead) if isinstance(value, np.ndarray) else value
                        for value in (eta, lmbda, momentum)]
-            cost_sum = self._epoch(grouped, orders.reshape(lead + (n,)), shared, *as_lead)
+            cost_sum = self._epoch(grouped, shared.reshape(shared_lead + (n,)), *as_lead)
             return cost_sum.reshape(network.lead)
 
-    def _epoch(self, network, orders, shared, eta, lmbda, momentum, which=None):
-        """The steps of one epoch in these orders, (lead..., n); their summed cost (lead...).
+    def _epoch(self, network, orders, eta, lmbda, momentum, which=None):
+        """The steps of one epoch; the members' summed costs (lead...).
 
-        shared: None, or the distinct orders, whose rows are gathered once a step and then
-        copied to the members that `which` (lead...) says, or, without `which`, broadcast.
+        orders: (lead..., n), each member's order of the training set, or orders that
+        broadcast to it ((U, 1, n) for a lead (U, r): r members take the same rows); or,
+        with which (lead...), the distinct orders, (U, n), and the one each member takes.
         """
         X, Y, n, m = self.X, self.Y, self.n, self.mini_batch_size
         update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
         # summed in float64; for one network a scalar: += on a 0-d array is a ufunc call
         cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
         for k in range(0, n, m):
-            batch = orders[..., k:k + m]  # (lead..., m)
+            batch = orders[..., k:k + m]  # (..., m)
             # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy indexing
             # has more per-call machinery, and a step is only ~35 us
-            if shared is None:
-                inputs = X.take(batch, axis=0)  # (lead..., m, n_0 + 1)
-            else:  # the rows each distinct order needs, read once
-                inputs = X.take(shared[..., k:k + m], axis=0)
-                if which is not None:  # and copied to each member: (lead..., m, n_0 + 1)
-                    inputs = inputs.take(which, axis=0)
-            cost_sum += update_mini_batch(inputs, Y.take(batch, axis=0), eta, lmbda, n,
-                                          momentum)
+            inputs, desired = X.take(batch, axis=0), Y.take(batch, axis=0)  # (..., m, n_0 + 1)
+            if which is not None:  # copied to each member: (lead..., m, n_0 + 1)
+                inputs, desired = inputs.take(which, axis=0), desired.take(which, axis=0)
+            cost_sum += update_mini_batch(inputs, desired, eta, lmbda, n, momentum)
         return cost_sum
 
     def _leave(self, positions):

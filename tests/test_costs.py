@@ -81,3 +81,8 @@ def test_per_member_sums_have_the_bits_of_each_batch_alone(dtype):
         assert stacked_total[k] == total(a[k])
     shared = dot(b[0], a)  # a batch shared by every member, as full-batch training's y
     assert [shared[k] for k in range(5)] == [np.vdot(b[0], a[k]) for k in range(5)]
+    # members of a (2, 5) lead, each batch of (1, 5) shared by the two members along axis 0
+    pairs = rng.standard_normal((2, 5, 7, 3)).astype(dtype)
+    across = dot(a[np.newaxis], pairs)
+    assert across.shape == (2, 5)
+    assert across.tolist() == [[np.vdot(a[k], pairs[i, k]) for k in range(5)] for i in (0, 1)]

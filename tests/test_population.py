@@ -122,17 +122,21 @@ SEEDS_BY_ETAS = {"tile": [(seed, eta, lmbda) for eta, lmbda in ((3.0, 0.0), (0.5
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("order, lead", [("tile", (2, 3)), ("repeat", (3, 2))])
-def test_a_seed_s_rows_broadcast_to_its_members_each_as_alone(dtype, order, lead, monkeypatch):
+@pytest.mark.parametrize("activation, cost", [("sigmoid", "quadratic"),
+                                              ("tanh", "cross_entropy"),
+                                              ("relu", "log_likelihood")])
+def test_a_seed_s_rows_broadcast_to_its_members_each_as_alone(dtype, order, lead, activation,
+                                                              cost, monkeypatch):
     views = []
     reshaped = Network.reshaped
     monkeypatch.setattr(Network, "reshaped",
                         lambda self, shape: views.append(shape) or reshaped(self, shape))
     specs = SEEDS_BY_ETAS[order]
-    stacked = together(specs, dtype=dtype, momentum=0.5, cost="cross_entropy")
+    settings = {"activation": activation, "cost": cost, "momentum": 0.5}
+    stacked = together(specs, dtype=dtype, **settings)
     assert views == [lead] * 3  # one view an epoch: the broadcast was taken
     for index, (seed, eta, lmbda) in enumerate(specs):
-        assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, momentum=0.5,
-                                              cost="cross_entropy"))
+        assert_same_run(stacked[index], alone(seed, eta, lmbda, dtype=dtype, **settings))
 
 
 def test_which_members_share_an_axis():
