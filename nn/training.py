@@ -194,7 +194,8 @@ class Trainer:
         with np.errstate(all="ignore"):  # a diverged member is told by `finite`, not warnings
             if isinstance(lmbda, np.ndarray) or lmbda != 0:  # the book's total_cost adds it
                 squares = np.asarray(network.squared_weights(), dtype=np.float64)
-                costs = costs + lmbda / (2 * self.n) * squares
+                # not to members without L2: alone they add nothing (0 * inf would be NaN)
+                costs = costs + np.where(lmbda != 0, lmbda / (2 * self.n) * squares, 0.0)
             finite = np.isfinite(costs) & network.parameters_finite()
             accuracies = _accuracies(network, self.test_data, len(members))
             validations = _accuracies(network, self.validation_data, len(members))

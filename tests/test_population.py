@@ -203,6 +203,33 @@ def test_a_member_that_diverges_leaves_and_the_others_go_on():
         assert_same_run(stacked[index], alone(*spec, dtype="float32"))
 
 
+def test_a_member_without_l2_is_not_charged_for_a_neighbour_s_l2():
+    # its weights grow past float64's square (sum w^2 = inf): alone it adds no L2 term and
+    # goes on; beside a member with L2 it must too (0 * inf would make its cost NaN)
+    rng = np.random.default_rng(0)
+    X = rng.random((5, 12))
+    data, validation = (X, X[:, :2].argmax(axis=1)), problem(7, seed=2)
+    validation = (validation[0][:, :12], validation[1] % 2)
+    settings = {"activation": "relu", "init": "scaled"}
+    members, networks, alone_runs = [], [], []
+    for seed, eta, lmbda in ((0, 1e200, 0.0), (1, 0.5, 1.0)):
+        rng = np.random.default_rng(seed)
+        networks.append(Network([12, 2], rng, dtype="float64", **settings))
+        members.append(Member(rng, eta, 2, lmbda=lmbda))
+        rng = np.random.default_rng(seed)
+        net = Network([12, 2], rng, dtype="float64", **settings)
+        alone_runs.append((list(SGD(net, data, 2, 1, eta, rng, validation_data=validation,
+                                    lmbda=lmbda)), net))
+    trainer = Trainer(Network.stack(networks), members, data, 1, None, validation)
+    records = {0: [], 1: []}
+    while trainer.active:
+        for index, record in trainer.run_epoch():
+            records[index].append(record)
+    assert not any(isinstance(record, DivergedError) for record in records[0])
+    for index in (0, 1):
+        assert_same_run((records[index], trainer.networks[index]), alone_runs[index])
+
+
 def test_a_member_that_stops_early_leaves_and_the_others_go_on():
     specs = [(seed, eta, 0.0) for seed, eta in itertools.product((0, 1), (0.05, 4.0))]
     stacked = together(specs, epochs=12, early_stopping=2)
