@@ -8,8 +8,10 @@ foreign file is one NetworkFileError naming the file, never a reshape traceback.
 """
 
 import io
+import math
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -45,17 +47,51 @@ def load_network(file, name=None):
         content = file.read() if hasattr(file, "read") else Path(file).read_bytes()
     except OSError as error:
         raise NetworkFileError(f"{name}: not a saved network ({error.strerror or error})") from None
-    if not content.startswith(ZIP_MAGIC):  # else np.load would try it as a pickle
-        raise NetworkFileError(f"{name}: not a saved network (not an .npz archive)")
     try:
+        arrays = read_arrays(content)
+    except ValueError as error:
+        raise NetworkFileError(f"{name}: not a saved network ({error})") from None
+    return _network(name, arrays)
+
+
+def read_arrays(content):
+    """{name: array} of the .npz archive `content` (bytes), read with allow_pickle=False.
+
+    Anything else raises ValueError saying why in a line: not a zip, damaged (a truncated
+    file, a corrupt compressed stream), encrypted or compressed in a way zipfile cannot
+    read, Python objects, or an array whose header declares more data than its entry holds
+    (checked before NumPy allocates what the header asks for).
+    """
+    if not content.startswith(ZIP_MAGIC):  # else np.load would try it as a pickle
+        raise ValueError("not an .npz archive")
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as entry:
+                    _check_header(info, entry)
         with np.load(io.BytesIO(content), allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as error:  # the last two: method, password
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         if "pickle" in reason.lower() or "object arrays" in reason.lower():
             reason = "it holds Python objects (a pickle), which are never loaded"
-        raise NetworkFileError(f"{name}: not a saved network ({reason})") from None
-    return _network(name, arrays)
+        elif "password required" in reason:  # zipfile names the entry by its whole repr
+            reason = "it is encrypted"
+        raise ValueError(reason) from None
+
+
+def _check_header(info, entry):
+    """Refuse an .npy entry whose header declares more bytes of data than the entry has."""
+    version = np.lib.format.read_magic(entry)
+    if version not in ((1, 0), (2, 0)):
+        raise ValueError(f"{info.filename}: .npy version {version} is not read")
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read_header(entry)
+    if not dtype.hasobject and math.prod(shape) * dtype.itemsize > info.file_size:
+        raise ValueError(f"{info.filename}: its header declares {shape} of {dtype}, more than "
+                         f"the {info.file_size:,} bytes it holds")
 
 
 def _network(name, arrays):

@@ -69,6 +69,14 @@ def test_a_truncated_checkpoint_is_ignored_not_an_error(tmp_path):
     for cut in (len(whole) // 2, len(whole) - 30):  # a zip with its central directory cut
         path.write_bytes(whole[:cut])
         assert read_checkpoint(path, "run") is None
+    damaged = bytearray(whole)  # every entry's compression method 99, which zipfile cannot read
+    for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+        start = damaged.find(signature)
+        while start >= 0:
+            damaged[start + offset:start + offset + 2] = (99).to_bytes(2, "little")
+            start = damaged.find(signature, start + 4)
+    path.write_bytes(bytes(damaged))
+    assert read_checkpoint(path, "run") is None
 
 
 QUICK = """\

@@ -1,6 +1,8 @@
 """Tests of nn.saving: a bit-exact round trip, and one clear error for every bad file."""
 
 import io
+import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -47,6 +49,48 @@ def replaced(**changes):
     return archive(**{k: v for k, v in arrays.items() if v is not None})
 
 
+def zip_fields_set(content, offsets, value):
+    """content with a field of every local header (offsets[0] after b"PK\\x03\\x04") and
+    central directory entry (offsets[1] after b"PK\\x01\\x02") set to a 2-byte value."""
+    content = bytearray(content)
+    for signature, offset in zip((b"PK\x03\x04", b"PK\x01\x02"), offsets):
+        start = content.find(signature)
+        while start >= 0:
+            content[start + offset:start + offset + 2] = struct.pack("<H", value)
+            start = content.find(signature, start + 4)
+    return bytes(content)
+
+
+def corrupt_deflate():
+    """A compressed archive whose first entry's stream begins with a reserved block type."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **good_arrays())
+    content = bytearray(buffer.getvalue())
+    name_length, extra_length = struct.unpack("<HH", content[26:30])
+    content[30 + name_length + extra_length] = 0xFF  # BTYPE 11: invalid
+    return bytes(content)
+
+
+def huge_header():
+    """w0's .npy header declares 4e11 floats; its entry holds 64 bytes."""
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 4), }"
+    header = header.ljust(117) + "\n"
+    entries = {f"{key}.npy": npy_bytes(value) for key, value in good_arrays().items()}
+    entries["w0.npy"] = (b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header))
+                         + header.encode() + bytes(64))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "x.npz: not a saved network (not an .npz archive)"),
     (b"not a zip at all", "x.npz: not a saved network (not an .npz archive)"),
@@ -69,6 +113,14 @@ def replaced(**changes):
      "x.npz: cost: expected one of quadratic, cross_entropy, log_likelihood, got 'hinge'"),
     (replaced(dtype=np.array("float16")), "x.npz: dtype: expected one of float32, float64, got "
                                           "'float16'"),
+    (zip_fields_set(saved(Network([4, 3, 2], 0)), (6, 8), 1),  # general purpose flag: encrypted
+     "x.npz: not a saved network (it is encrypted)"),
+    (zip_fields_set(saved(Network([4, 3, 2], 0)), (8, 10), 99),  # compression method 99
+     "x.npz: not a saved network (That compression method is not supported)"),
+    (corrupt_deflate(), "x.npz: not a saved network (Error -3 while decompressing data: invalid "
+                        "block type)"),
+    (huge_header(), "x.npz: not a saved network (w0.npy: its header declares (100000000000, 4) "
+                    "of float64, more than the 192 bytes it holds)"),
 ])
 def test_bad_files_give_one_error_naming_the_file(content, message):
     with pytest.raises(NetworkFileError) as caught:

@@ -10,7 +10,6 @@ is removed once the trial is recorded. Every file is written whole and renamed i
 
 import io
 import json
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
@@ -21,6 +20,7 @@ from experiments.errors import ResultsError
 from experiments.files import write_atomically
 from experiments.store.networks import BEST_EPOCH_NETWORK_FILE, NETWORK_FILE
 from nn import EpochRecord, Network, save_network
+from nn.saving import read_arrays
 
 CHECKPOINT_FILE = "checkpoint.npz"
 NETWORK_FILES = (NETWORK_FILE, BEST_EPOCH_NETWORK_FILE)  # what TrialResult.network, best_network go to
@@ -88,8 +88,7 @@ def read_checkpoint(path, run_id):
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
+        arrays = read_arrays(path.read_bytes())
         meta = json.loads(str(arrays.pop("meta")))
         if meta.get("format") != _CHECKPOINT_FORMAT or meta.get("run_id") != run_id:
             return None
@@ -97,7 +96,7 @@ def read_checkpoint(path, run_id):
         return Checkpoint(networks["network"], meta["member"],
                           tuple(EpochRecord(**record) for record in meta["records"]),
                           networks.get("best"), meta["wall_seconds"], meta["started_at"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, TypeError):
         return None  # a truncated zip (a kill mid-write of a file not yet renamed, a bad disk)
 
 
