@@ -76,7 +76,7 @@ class Member:
     def state(self):
         """Everything needed to go on exactly from here, as builtin types (for a checkpoint)."""
         values = {key: getattr(self, key) for key in self.__dataclass_fields__ if key != "rng"}
-        return {**values, "rng": self.rng.bit_generator.state}
+        return {**values, "rng": _builtin(self.rng.bit_generator.state)}
 
     @classmethod
     def from_state(cls, state):
@@ -116,6 +116,16 @@ class Member:
                 if self.current_eta <= self.eta / 2 ** HALVINGS:
                     return f"eta halved {HALVINGS} times, to eta/{2 ** HALVINGS}"
         return ""
+
+
+def _builtin(value):
+    """A generator's state with its NumPy arrays and scalars as lists and numbers (MT19937,
+    Philox and SFC64 keep arrays in theirs; PCG64's is builtin already)."""
+    if isinstance(value, dict):
+        return {key: _builtin(item) for key, item in value.items()}
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
 
 
 def one_hot(labels, n_classes, dtype):
