@@ -225,25 +225,18 @@ class Network:
         """Every layer's activation for a batch, the input first: [(m, n_0), ..., (m, n_L)].
 
         The book's a = f(w a + b), with w and b apart: for evaluation on many examples
-        appending a ones column to X would cost a copy of X. Inputs shared by a stack of K
-        networks go through their first layer in one product with the K weight matrices
-        side by side, (m, n_0) @ (n_0, K n_1): 2x faster than K products of n_1 columns
-        (measured, [784, 30, 10] on 10,000 images), and each member's columns come out
-        bit-identical to its own product.
+        appending a ones column to X would cost a copy of X. Inputs shared by a stack go
+        through its first layer in _shared_product.
         """
         activations = [X]
         last = self.num_layers - 2
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             f = self.output_activation if l == last else self.activation
             a = activations[-1]
-            if self.lead and a.ndim == 2:  # (m, n_in), shared by every member
-                n_out, n_in = w.shape[-2:]
-                z = a @ w.reshape(-1, n_in).T  # (m, K n_out), members side by side
-                z = z.reshape(len(a), -1, n_out)  # (m, K, n_out)
-                z += b
-                activations.append(f(z, out=z).swapaxes(0, 1))  # (K, m, n_out) view
-                continue
-            z = a @ w.swapaxes(-1, -2)  # (lead..., m, n_out)
+            if len(self.lead) == 1 and a.ndim == 2:  # (m, n_in), shared by every member
+                z = _shared_product(a, w)  # (K, m, n_out)
+            else:
+                z = a @ w.swapaxes(-1, -2)  # (lead..., m, n_out)
             z += b[..., np.newaxis, :]
             activations.append(f(z, out=z))  # in place
         return activations
@@ -402,6 +395,43 @@ class Network:
     def squared_weights(self):
         """sum of w^2 over every weight (not the biases), for L2's term: (lead...)."""
         return sum(total(w * w) for w in self.weights)
+
+
+# (m, n_in, n_out, K, dtype, strides of a) -> whether BLAS gives every member's columns of
+# the side-by-side product the bits of the member's own product, found out on first use
+_SIDE_BY_SIDE_AGREES = {}
+
+
+def _shared_product(a, w):
+    """a w_k^T for each member k, every one with the bits of its own product a @ w_k.T:
+    a (m, n_in), shared, and w (K, n_out, n_in) -> (K, m, n_out), contiguous.
+
+    One product with the K weight matrices side by side, (m, n_in) @ (n_in, K n_out), is
+    2x faster than K products of n_out columns ([784, 30, 10], 16 networks, 10,000 images:
+    74 against 146 ms), and at most shapes BLAS computes a member's columns of it with the
+    bits of the member's own product, but not at every shape: OpenBLAS 0.3.31 rounds
+    otherwise in float32 below ~100 rows, and in float64 at (m, 784) @ (784, 300) for any
+    m, where its kernel for the last columns of a wide product sums in another order. So
+    the first product of a shape is made both ways, its members' own products are the
+    answer, and the side-by-side one is used for that shape from then on only if every
+    number of it had the same bits (benchmarks/products.py shows such differences).
+    """
+    (m, n_in), (members, n_out) = a.shape, w.shape[:2]
+    key = (m, n_in, n_out, members, a.dtype.str, a.strides)
+    agrees = _SIDE_BY_SIDE_AGREES.get(key)
+    if agrees is False:
+        return a @ w.swapaxes(-1, -2)
+    together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)  # members side by side
+    together = np.ascontiguousarray(together.swapaxes(0, 1))  # (K, m, n_out), as if its own
+    if agrees is None:
+        alone = a @ w.swapaxes(-1, -2)
+        _SIDE_BY_SIDE_AGREES[key] = _same_bits(together, alone)
+        return alone
+    return together
+
+
+def _same_bits(x, y):
+    return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
 
 
 def _is_zero(value):

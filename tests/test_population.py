@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
+import nn.network as network_module
 from nn import SGD, DivergedError, Member, Network, Trainer
 from nn.training import _broadcast_leads, _distinct
 
@@ -252,13 +253,44 @@ def test_stack_member_and_select_round_trip():
         Network.stack([Network(SIZES, 0), Network(SIZES, 0, cost="cross_entropy")])
 
 
-@pytest.mark.parametrize("sizes, cost", [(SIZES, "quadratic"), ([20, 4], "log_likelihood")])
-def test_a_stack_evaluates_every_member_on_shared_inputs_as_each_alone(sizes, cost):
-    networks = [Network(sizes, seed, cost=cost) for seed in range(4)]
-    X, labels = problem(50)
-    X = X.astype(np.float32)
+# (sizes, dtype, members, rows): the last three are shapes where OpenBLAS 0.3.31 rounds a
+# member's columns of the side-by-side product otherwise than the member's own product
+@pytest.mark.parametrize("sizes, cost, dtype, members, rows", [
+    (SIZES, "quadratic", "float32", 4, 50), ([20, 4], "log_likelihood", "float32", 4, 50),
+    ([784, 10], "quadratic", "float32", 2, 10), ([784, 30, 10], "quadratic", "float64", 8, 32),
+    ([784, 100, 10], "cross_entropy", "float64", 3, 500)])
+def test_a_stack_evaluates_every_member_on_shared_inputs_as_each_alone(sizes, cost, dtype,
+                                                                      members, rows):
+    networks = [Network(sizes, seed, cost=cost, dtype=dtype) for seed in range(members)]
     stack = Network.stack(networks)
-    assert list(stack.evaluate(X, labels)) == [n.evaluate(X, labels) for n in networks]
-    outputs = stack.feedforward(X)
-    for k, network in enumerate(networks):
-        assert outputs[k].tobytes() == network.feedforward(X).tobytes()
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the first product of a shape made both ways, then the one chosen
+        X = rng.random((rows, sizes[0])).astype(dtype)
+        labels = rng.integers(0, sizes[-1], rows)
+        assert list(stack.evaluate(X, labels)) == [n.evaluate(X, labels) for n in networks]
+        outputs = stack.feedforward(X)
+        for k, network in enumerate(networks):
+            assert outputs[k].tobytes() == network.feedforward(X).tobytes()
+
+
+def test_a_shape_is_made_both_ways_once_and_the_answer_kept(monkeypatch):
+    agrees = {}
+    monkeypatch.setattr(network_module, "_SIDE_BY_SIDE_AGREES", agrees)
+    a = np.random.default_rng(0).random((6, 5))
+    w = np.random.default_rng(1).random((3, 4, 5))
+    for _ in range(2):
+        product = network_module._shared_product(a, w)
+        assert [p.tobytes() for p in product] == [(a @ w[k].T).tobytes() for k in range(3)]
+        assert list(agrees) == [(6, 5, 4, 3, "<f8", a.strides)]
+        assert agrees[6, 5, 4, 3, "<f8", a.strides] in (True, False)
+
+
+
+def test_a_reshaped_stack_is_the_same_members():
+    networks = [Network(SIZES, seed) for seed in range(4)]
+    stack = Network.stack(networks)
+    grid = stack.reshaped((2, 2))
+    X = problem(9)[0].astype(np.float32)
+    assert grid.feedforward(X).tobytes() == stack.feedforward(X).tobytes()  # (2, 2, 9, 4)
+    grid.weights[0][1, 0] += 1.0  # a view: member 2 of the stack changes with it
+    assert np.array_equal(stack.weights[0][2], networks[2].weights[0] + 1.0)
