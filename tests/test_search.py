@@ -16,6 +16,7 @@ from experiments.sweep.asha import Rungs
 from experiments.sweep.config import load_sweep
 from experiments.sweep.runner import rungs_of
 from experiments.sweep.search import Asha
+from nn import EpochRecord
 
 SWEEP = Path(sys.executable).parent / "sweep"
 MNIST_DIR = os.environ.get("MNIST_DIR") and str(Path(os.environ["MNIST_DIR"]).resolve())
@@ -159,6 +160,19 @@ def test_rungs_are_restored_from_the_recorded_trials_in_their_order():
                             3: [pytest.approx(0.3), pytest.approx(2.3)]}
 
 
+def test_rungs_count_the_trials_an_interrupted_sweep_had_sent_on():
+    def record(epoch, value):
+        return EpochRecord(epoch, 0.5, None, value, 0.1)
+
+    # one checkpoint past rung 3 (sent on at 1 and 3), one at rung 3 (sent on: a pruned trial
+    # is recorded as it is pruned), one before its first rung
+    going_on = [(9, [record(e, 0.1 * e) for e in range(1, 5)]),
+                (9, [record(e, 0.2 * e) for e in range(1, 4)]), (9, [])]
+    rungs = rungs_of(Asha(1, 3), {}, [], "validation_accuracy", "maximize", going_on)
+    assert rungs.values == {1: [pytest.approx(0.1), pytest.approx(0.2)],
+                            3: [pytest.approx(0.3), pytest.approx(0.6)]}
+
+
 def rows(path):
     timing = ("train_seconds", "seconds_per_epoch", "started_at", "seconds")
     with open(path, newline="") as handle:
@@ -204,6 +218,46 @@ search:
     eta: {{distribution: log_uniform_values, min: 0.1, max: 10}}
     layers: {{values: [[784, 10], [784, 20, 10]]}}
 """
+
+
+ASHA_2 = """name: asha2
+defaults: {epochs: 9, mini_batch_size: 10, train_size: 2000, layers: [784, 100, 10]}
+seeds: [0]
+grid:
+  eta: [3.0, 60.0]
+early_terminate: {type: asha, min_epochs: 1, reduction_factor: 3}
+"""
+
+
+@pytest.mark.skipif(not MNIST_DIR, reason="set MNIST_DIR to a directory with MNIST")
+def test_an_asha_sweep_interrupted_past_a_rung_decides_as_one_that_was_not(write, tmp_path):
+    # eta 3 passes rung 1 and trains on; interrupted there, the rerun must still hold its
+    # value at rung 1 against eta 60, as the uninterrupted sweep does (found in review)
+    import signal
+    import time
+    config = write(ASHA_2)
+    env = {**os.environ, "MNIST_DIR": MNIST_DIR}
+    # checkpoints only as trials pause at a rung (a rerun goes on from those)
+    command = [str(SWEEP), str(config), "--no-report", "--no-stack", "--checkpoint-every", "100"]
+    straight = subprocess.run([*command, "--out", "straight"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert straight.returncode == 0, straight.stderr
+    first = tmp_path / "cut" / "784-100-10_e9_b10_eta3_s0_dafbb57c" / "checkpoint.npz"
+    process = subprocess.Popen([*command, "--out", "cut"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not first.exists():  # written as it pauses at 1
+        time.sleep(0.002)
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    assert process.returncode == 130 and not (tmp_path / "cut" / "runs.csv").exists()
+    rerun = subprocess.run([*command, "--out", "cut"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    assert rows(tmp_path / "cut" / "runs.csv") == rows(tmp_path / "straight" / "runs.csv")
+    assert rows(tmp_path / "cut" / "metrics.csv") == rows(tmp_path / "straight" / "metrics.csv")
+    assert [row["status"] for row in rows(tmp_path / "straight" / "runs.csv")] == \
+        ["finished", "pruned"]
 
 
 def study_states(directory):

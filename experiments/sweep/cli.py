@@ -141,8 +141,11 @@ def run_sweep(args):
             settings = WorkerSettings(data_dir, str(out.resolve()), sweep.save_networks,
                                       args.checkpoint_every)
             metric, goal = metric_of(sweep)
+            # trials that go on from their checkpoints (none with --checkpoint-every 0)
+            resumes = sweep.early_terminate is not None and args.checkpoint_every > 0
+            going_on = runner.going_on_of(trials or (), out) if resumes else ()
             rungs = runner.rungs_of(sweep.early_terminate, recorded, store.metrics(), metric,
-                                    goal)
+                                    goal, going_on)
             # rows of trials run again leave the files in one rewrite, not one per trial
             store.set_aside([trial.run_id for trial in trials or () if trial.run_id in recorded])
             unfinished = execute(plan, store, display, backend, settings, args.fail_fast,

@@ -30,6 +30,7 @@ from experiments.errors import NNSweepError, WorkerLostError
 from experiments.store.artifacts import (
     CHECKPOINT_FILE,
     NETWORK_FILES,
+    read_checkpoint,
     remove_files,
     write_checkpoint,
     write_network,
@@ -249,10 +250,16 @@ def metric_value(records, metric):
     return value
 
 
-def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal):
-    """asha.Rungs holding the values that the recorded trials (of an earlier run of the same
-    sweep: {run_id: runs row}) reached at each rung, in runs.csv's order; None without
-    early termination."""
+def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal, going_on=()):
+    """asha.Rungs holding the values that the trials of an earlier run of the same sweep
+    reached at each rung: the recorded ones ({run_id: runs row}, in runs.csv's order), then
+    those it had sent on past a rung and that stopped before their end (going_on: each
+    one's (epochs, EpochRecords from its checkpoint)), so that a rerun judges the trials
+    still to come as the uninterrupted sweep would have. None without early termination.
+
+    A checkpoint that stands at a rung is counted as sent on: the sweep writes it as the
+    trial pauses there and, in the same moment, records the trial if it prunes it.
+    """
     if early_terminate is None:
         return None
     rungs = Rungs(early_terminate.min_epochs, early_terminate.reduction_factor,
@@ -263,7 +270,23 @@ def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal):
             metrics = by_epoch.get((run_id, rung))
             if metrics is not None and metrics.get(metric) not in (None, ""):
                 rungs.record(rung, float(metrics[metric]))
+    for epochs, records in going_on:
+        for rung in rungs.rungs_below(epochs):
+            if rung <= len(records) and getattr(records[rung - 1], metric) is not None:
+                rungs.record(rung, getattr(records[rung - 1], metric))
     return rungs
+
+
+def going_on_of(trials, directory):
+    """(epochs, EpochRecords) of each of `trials` that has a checkpoint in its folder of
+    `directory`: where an earlier run of the sweep left the trials it was training."""
+    going_on = []
+    for trial in trials:
+        checkpoint = read_checkpoint(Path(directory) / trial.run_id / CHECKPOINT_FILE,
+                                     trial.run_id)
+        if checkpoint is not None:
+            going_on.append((trial.epochs, checkpoint.records))
+    return going_on
 
 
 def recorded_values(recorded_runs, store, metric):
