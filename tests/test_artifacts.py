@@ -151,3 +151,32 @@ def test_a_trial_killed_mid_way_resumes_from_its_checkpoint_and_ends_as_if_never
     assert (tmp_path / "killed" / run_id / NETWORK_FILE).read_bytes() == \
         (tmp_path / "whole" / run_id / NETWORK_FILE).read_bytes()
     assert not (tmp_path / "killed" / run_id / CHECKPOINT_FILE).exists()
+
+
+def test_a_checkpoint_that_does_not_fit_its_trial_is_ignored(tmp_path):
+    # edited by hand, or left by another configuration under this name: the trial starts again
+    from experiments.sweep.config import TrialConfig
+    from experiments.sweep.worker import _fits
+    trial = TrialConfig(layers=(5, 4, 3), epochs=10, eta=0.5, seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    network = Network([5, 4, 3], rng, dtype="float64")
+    member = Member(rng, 0.5, 10)
+    member.epoch = 2
+    records = (EpochRecord(1, 0.5, 0.4, 0.4, 0.1, 0.5), EpochRecord(2, 0.4, 0.5, 0.5, 0.1, 0.5))
+
+    def checkpoint(network=network, state=None, records=records):
+        return Checkpoint(network, state or member.state(), records, None, 1.0,
+                          "2026-01-01T00:00:00+00:00")
+
+    assert _fits(checkpoint(), trial)
+    assert not _fits(checkpoint(network=Network([5, 6, 3], 0, dtype="float64")), trial)
+    assert not _fits(checkpoint(network=Network([5, 4, 3], 0, dtype="float32")), trial)
+    assert not _fits(checkpoint(network=Network([5, 4, 3], 0, "float64", "relu")), trial)
+    assert not _fits(checkpoint(records=records[:1]), trial)  # its epoch and its records
+    assert not _fits(checkpoint(state={**member.state(), "epoch": 10}), trial)  # at its end
+    assert not _fits(checkpoint(state={**member.state(), "eta": 3.0}), trial)
+    assert not _fits(checkpoint(state={**member.state(), "eta_schedule": "bogus"}), trial)
+    assert not _fits(checkpoint(state={**member.state(), "surprise": 1}), trial)
+    broken = member.state()
+    broken["rng"] = {**broken["rng"], "bit_generator": "Nope"}
+    assert not _fits(checkpoint(state=broken), trial)

@@ -114,6 +114,28 @@ def run_group(trials, settings=WorkerSettings(), progress=None, rungs=(), starts
                             peak_rss_mb()) for trial in trials]
 
 
+def _fits(checkpoint, trial):
+    """Whether a checkpoint read from a trial's folder is one this trial can go on from: its
+    networks of the trial's shape and settings, its member state whole, with the trial's
+    settings and short of its end. One that is not (edited by hand, say) is ignored like an unreadable one:
+    the trial starts again from its first epoch."""
+    settings = {"activation": trial.activation, "cost": trial.cost, "init": trial.init}
+    for network in (checkpoint.network, checkpoint.best_network):
+        if network is not None and (network.sizes != list(trial.layers) or network.lead
+                                    or network.dtype.name != trial.dtype
+                                    or network.settings != settings
+                                    or any(wb.shape != (n_out, n_in + 1) for wb, n_in, n_out
+                                           in zip(network.wb, trial.layers, trial.layers[1:]))):
+            return False
+    try:
+        member = Member.from_state(checkpoint.member_state)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return False
+    same = all(getattr(member, key) == getattr(trial, key)
+               for key in ("eta", "lmbda", "momentum", "early_stopping", "eta_schedule"))
+    return same and member.epoch == len(checkpoint.records) < trial.epochs
+
+
 class _GroupRun:
     """One call of run_group: the trainer of the group, and what each trial has done so far."""
 
@@ -144,7 +166,9 @@ class _GroupRun:
         if trial.run_id in self.starts:
             return self.starts[trial.run_id]
         folder = self._folder(trial)
-        return None if folder is None else read_checkpoint(folder / CHECKPOINT_FILE, trial.run_id)
+        checkpoint = None if folder is None else read_checkpoint(folder / CHECKPOINT_FILE,
+                                                                 trial.run_id)
+        return checkpoint if checkpoint is not None and _fits(checkpoint, trial) else None
 
     def _folder(self, trial):
         if self.settings.results_dir is None or self.settings.checkpoint_seconds <= 0:
