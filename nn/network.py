@@ -397,8 +397,8 @@ class Network:
         return sum(total(w * w) for w in self.weights)
 
 
-# (m, n_in, n_out, K, dtype, strides of a) -> whether BLAS gives every member's columns of
-# the side-by-side product the bits of the member's own product, found out on first use
+# (m, n_in, n_out, K, dtype) -> whether BLAS gives every member's columns of the
+# side-by-side product the bits of the member's own product (_side_by_side_agrees)
 _SIDE_BY_SIDE_AGREES = {}
 
 
@@ -411,27 +411,36 @@ def _shared_product(a, w):
     74 against 146 ms), and at most shapes BLAS computes a member's columns of it with the
     bits of the member's own product, but not at every shape: OpenBLAS 0.3.31 rounds
     otherwise in float32 below ~100 rows, and in float64 at (m, 784) @ (784, 300) for any
-    m, where its kernel for the last columns of a wide product sums in another order. So
-    the first product of a shape is made both ways, its members' own products are the
-    answer, and the side-by-side one is used for that shape from then on only if every
-    number of it had the same bits (benchmarks/products.py shows such differences).
+    m, where its kernel for the last columns of a wide product sums in another order
+    (tests/test_population.py has such shapes). So it is used only where it agrees.
     """
     (m, n_in), (members, n_out) = a.shape, w.shape[:2]
-    key = (m, n_in, n_out, members, a.dtype.str, a.strides)
-    agrees = _SIDE_BY_SIDE_AGREES.get(key)
-    if agrees is False:
+    if not (a.flags.c_contiguous and _side_by_side_agrees(m, n_in, n_out, members, a.dtype)):
         return a @ w.swapaxes(-1, -2)
-    together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)  # members side by side
-    together = np.ascontiguousarray(together.swapaxes(0, 1))  # (K, m, n_out), as if its own
-    if agrees is None:
+    return _side_by_side(a, w)
+
+
+def _side_by_side(a, w):
+    """The product of a (m, n_in) with the K weight matrices w (K, n_out, n_in) side by
+    side, (m, n_in) @ (n_in, K n_out), as (K, m, n_out), contiguous (as if its own)."""
+    (m, n_in), (members, n_out) = a.shape, w.shape[:2]
+    together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)
+    return np.ascontiguousarray(together.swapaxes(0, 1))
+
+
+def _side_by_side_agrees(m, n_in, n_out, members, dtype):
+    """Whether _side_by_side gives each member's columns the bits of its own product at
+    this shape: found out once a process, on random numbers (which no NaN, infinity or
+    zero of real inputs can make agree by chance), and kept. The answer holds while the
+    BLAS keeps its number of threads (the sweep runs it with one)."""
+    key = (m, n_in, n_out, members, np.dtype(dtype).str)
+    if key not in _SIDE_BY_SIDE_AGREES:
+        rng = np.random.default_rng(0)
+        a = rng.random((m, n_in)).astype(dtype)  # (m, n_in), contiguous as the real ones
+        w = rng.standard_normal((members, n_out, n_in)).astype(dtype)
         alone = a @ w.swapaxes(-1, -2)
-        _SIDE_BY_SIDE_AGREES[key] = _same_bits(together, alone)
-        return alone
-    return together
-
-
-def _same_bits(x, y):
-    return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        _SIDE_BY_SIDE_AGREES[key] = _side_by_side(a, w).tobytes() == alone.tobytes()
+    return _SIDE_BY_SIDE_AGREES[key]
 
 
 def _is_zero(value):

@@ -7,9 +7,11 @@ dtype against `sizes` and `dtype` before it builds the network, so a truncated, 
 foreign file is one NetworkFileError naming the file, never a reshape traceback.
 """
 
+import ast
 import io
 import math
 import os
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -25,6 +27,8 @@ from nn.network import DTYPES, Network
 FORMAT = "nn-sweep network 1"
 ZIP_MAGIC = b"PK\x03\x04"  # how every .npz (a zip file) begins
 MAX_LAYER_SIZE = 10_000_000  # a tampered `sizes` must not make us allocate terabytes
+# .npy version -> how its header's length is packed, and the header's encoding
+_HEADER_LENGTHS = {(1, 0): ("<H", "latin1"), (2, 0): ("<I", "latin1"), (3, 0): ("<I", "utf8")}
 
 
 def save_network(network, file):
@@ -68,7 +72,7 @@ def read_arrays(content):
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             for info in archive.infolist():
                 with archive.open(info) as entry:
-                    _check_header(info, entry)
+                    _check_header(info, entry, len(content))
         with np.load(io.BytesIO(content), allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error,
@@ -81,17 +85,24 @@ def read_arrays(content):
         raise ValueError(reason) from None
 
 
-def _check_header(info, entry):
-    """Refuse an .npy entry whose header declares more bytes of data than the entry has."""
-    version = np.lib.format.read_magic(entry)
-    if version not in ((1, 0), (2, 0)):
-        raise ValueError(f"{info.filename}: .npy version {version} is not read")
-    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                   else np.lib.format.read_array_header_2_0)
-    shape, _, dtype = read_header(entry)
-    if not dtype.hasobject and math.prod(shape) * dtype.itemsize > info.file_size:
+def _check_header(info, entry, content_size):
+    """Refuse an .npy entry whose header declares more bytes of data than the entry can
+    hold: its declared size, which a deflated entry may reach from at most 1032 times its
+    archive's length (deflate's largest ratio), so that a forged size is refused too."""
+    version = tuple(entry.read(8)[6:8])  # after the magic string b"\x93NUMPY"
+    if version not in _HEADER_LENGTHS:
+        raise ValueError(f"{info.filename}: not an .npy array (version {version})")
+    length_format, encoding = _HEADER_LENGTHS[version]
+    length = struct.unpack(length_format, entry.read(struct.calcsize(length_format)))[0]
+    if length > 65_536:
+        raise ValueError(f"{info.filename}: an .npy header of {length:,} bytes")
+    header = ast.literal_eval(entry.read(length).decode(encoding))
+    shape, dtype = tuple(header["shape"]), np.lib.format.descr_to_dtype(header["descr"])
+    if not dtype.hasobject and math.prod(shape) * dtype.itemsize > min(info.file_size,
+                                                                       1032 * content_size):
         raise ValueError(f"{info.filename}: its header declares {shape} of {dtype}, more than "
                          f"the {info.file_size:,} bytes it holds")
+
 
 
 def _network(name, arrays):

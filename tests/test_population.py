@@ -273,16 +273,35 @@ def test_a_stack_evaluates_every_member_on_shared_inputs_as_each_alone(sizes, co
             assert outputs[k].tobytes() == network.feedforward(X).tobytes()
 
 
-def test_a_shape_is_made_both_ways_once_and_the_answer_kept(monkeypatch):
+@pytest.mark.parametrize("agrees", [True, False])
+def test_the_side_by_side_product_is_used_where_it_agrees_and_decided_once_a_shape(agrees,
+                                                                                 monkeypatch):
+    decided, used = [], []
+    monkeypatch.setattr(network_module, "_SIDE_BY_SIDE_AGREES", {})
+    monkeypatch.setattr(network_module, "_side_by_side_agrees",
+                        lambda *shape: decided.append(shape) or agrees)
+    side_by_side = network_module._side_by_side
+    monkeypatch.setattr(network_module, "_side_by_side",
+                        lambda a, w: used.append(a.shape) or side_by_side(a, w))
+    stack = Network.stack([Network(SIZES, seed) for seed in range(3)])
+    X = problem(9)[0].astype(np.float32)
+    stack.feedforward(X)
+    assert decided == [(9, 20, 8, 3, np.dtype(np.float32))] and used == [(9, 20)] * agrees
+    stack.feedforward(X[:, ::2].repeat(2, axis=1).T.copy().T)  # not contiguous: each its own
+    assert used == [(9, 20)] * agrees
+
+
+def test_whether_it_agrees_is_decided_on_random_numbers_once(monkeypatch):
     agrees = {}
     monkeypatch.setattr(network_module, "_SIDE_BY_SIDE_AGREES", agrees)
-    a = np.random.default_rng(0).random((6, 5))
-    w = np.random.default_rng(1).random((3, 4, 5))
-    for _ in range(2):
-        product = network_module._shared_product(a, w)
-        assert [p.tobytes() for p in product] == [(a @ w[k].T).tobytes() for k in range(3)]
-        assert list(agrees) == [(6, 5, 4, 3, "<f8", a.strides)]
-        assert agrees[6, 5, 4, 3, "<f8", a.strides] in (True, False)
+    answer = network_module._side_by_side_agrees(6, 5, 4, 3, np.float64)
+    rng = np.random.default_rng(0)
+    a, w = rng.random((6, 5)), rng.standard_normal((3, 4, 5))
+    assert answer == (network_module._side_by_side(a, w).tobytes() ==
+                      (a @ w.swapaxes(-1, -2)).tobytes())
+    assert agrees == {(6, 5, 4, 3, "<f8"): answer}
+    agrees[6, 5, 4, 3, "<f8"] = "kept"
+    assert network_module._side_by_side_agrees(6, 5, 4, 3, np.float64) == "kept"
 
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nn import Network, NetworkFileError, load_network, save_network
-from nn.saving import FORMAT
+from nn.saving import FORMAT, read_arrays
 
 
 def saved(network):
@@ -91,6 +91,34 @@ def npy_bytes(array):
     return buffer.getvalue()
 
 
+def forged_size():
+    """An archive of one stored entry whose 64 bytes declare 2^40 float64s, and whose
+    central directory declares (in a zip64 field) 2^45 bytes for it."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_2_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (2 ** 40,)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.npy", header.getvalue() + bytes(64))
+    raw = buffer.getvalue()
+    directory, end = raw.find(b"PK\x01\x02"), raw.find(b"PK\x05\x06")
+    entry = bytearray(raw[directory:end])
+    struct.pack_into("<I", entry, 24, 0xFFFFFFFF)  # its size: in the zip64 field
+    extra = struct.pack("<HHQ", 1, 8, 2 ** 45)
+    struct.pack_into("<H", entry, 30, len(extra))
+    tail = bytearray(raw[end:])
+    struct.pack_into("<I", tail, 12, len(entry) + len(extra))  # the directory's size
+    return raw[:directory] + bytes(entry) + extra + bytes(tail)
+
+
+@pytest.mark.filterwarnings("ignore:Stored array in format 3.0")
+def test_an_npy_version_3_array_is_read():
+    buffer = io.BytesIO()  # a field name beyond latin-1 makes np.save write version 3.0
+    np.savez(buffer, a=np.zeros(3, dtype=[("\u03c0", "<f8")]), b=np.asfortranarray(np.eye(2)))
+    arrays = read_arrays(buffer.getvalue())
+    assert arrays["a"].dtype.names == ("\u03c0",) and arrays["b"].tolist() == [[1, 0], [0, 1]]
+
+
 @pytest.mark.parametrize("content, message", [
     (b"", "x.npz: not a saved network (not an .npz archive)"),
     (b"not a zip at all", "x.npz: not a saved network (not an .npz archive)"),
@@ -121,6 +149,8 @@ def npy_bytes(array):
                         "block type)"),
     (huge_header(), "x.npz: not a saved network (w0.npy: its header declares (100000000000, 4) "
                     "of float64, more than the 192 bytes it holds)"),
+    (forged_size(), "x.npz: not a saved network (a.npy: its header declares (1099511627776,) of "
+                    "float64, more than the 35,184,372,088,832 bytes it holds)"),
 ])
 def test_bad_files_give_one_error_naming_the_file(content, message):
     with pytest.raises(NetworkFileError) as caught:
