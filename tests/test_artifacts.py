@@ -156,7 +156,7 @@ def test_a_trial_killed_mid_way_resumes_from_its_checkpoint_and_ends_as_if_never
 def test_a_checkpoint_that_does_not_fit_its_trial_is_ignored(tmp_path):
     # edited by hand, or left by another configuration under this name: the trial starts again
     from experiments.sweep.config import TrialConfig
-    from experiments.sweep.worker import _fits
+    from experiments.sweep.worker import checkpoint_fits
     trial = TrialConfig(layers=(5, 4, 3), epochs=10, eta=0.5, seed=0, dtype="float64")
     rng = np.random.default_rng(0)
     network = Network([5, 4, 3], rng, dtype="float64")
@@ -168,15 +168,23 @@ def test_a_checkpoint_that_does_not_fit_its_trial_is_ignored(tmp_path):
         return Checkpoint(network, state or member.state(), records, None, 1.0,
                           "2026-01-01T00:00:00+00:00")
 
-    assert _fits(checkpoint(), trial)
-    assert not _fits(checkpoint(network=Network([5, 6, 3], 0, dtype="float64")), trial)
-    assert not _fits(checkpoint(network=Network([5, 4, 3], 0, dtype="float32")), trial)
-    assert not _fits(checkpoint(network=Network([5, 4, 3], 0, "float64", "relu")), trial)
-    assert not _fits(checkpoint(records=records[:1]), trial)  # its epoch and its records
-    assert not _fits(checkpoint(state={**member.state(), "epoch": 10}), trial)  # at its end
-    assert not _fits(checkpoint(state={**member.state(), "eta": 3.0}), trial)
-    assert not _fits(checkpoint(state={**member.state(), "eta_schedule": "bogus"}), trial)
-    assert not _fits(checkpoint(state={**member.state(), "surprise": 1}), trial)
+    assert checkpoint_fits(checkpoint(), trial)
+    assert not checkpoint_fits(checkpoint(network=Network([5, 6, 3], 0, "float64")), trial)
+    assert not checkpoint_fits(checkpoint(network=Network([5, 4, 3], 0, dtype="float32")), trial)
+    assert not checkpoint_fits(checkpoint(network=Network([5, 4, 3], 0, "float64", "relu")), trial)
+    assert not checkpoint_fits(checkpoint(records=records[:1]), trial)  # its epoch and its records
+    assert not checkpoint_fits(checkpoint(state={**member.state(), "epoch": 10}), trial)  # at its end
+    assert not checkpoint_fits(checkpoint(state={**member.state(), "eta": 3.0}), trial)
+    assert not checkpoint_fits(checkpoint(state={**member.state(), "eta_schedule": "bogus"}), trial)
+    assert not checkpoint_fits(checkpoint(state={**member.state(), "surprise": 1}), trial)
+    other_dtype = network.copy()
+    other_dtype.wb[1] = other_dtype.wb[1].astype(np.float32)  # its last layer only
+    assert not checkpoint_fits(checkpoint(network=other_dtype), trial)
+    moving = network.copy()
+    moving.velocities = [np.zeros((4, 6)), np.zeros((3, 5))]  # as momentum leaves them
+    assert checkpoint_fits(checkpoint(network=moving), trial)
+    moving.velocities[0] = np.zeros((4, 5))  # of another shape
+    assert not checkpoint_fits(checkpoint(network=moving), trial)
     broken = member.state()
     broken["rng"] = {**broken["rng"], "bit_generator": "Nope"}
-    assert not _fits(checkpoint(state=broken), trial)
+    assert not checkpoint_fits(checkpoint(state=broken), trial)

@@ -42,6 +42,7 @@ from experiments.sweep.worker import (
     PAUSED,
     TrialResult,
     WorkerSettings,
+    checkpoint_fits,
     init_worker,
     mini_batch_size,
     run_group,
@@ -279,12 +280,12 @@ def rungs_of(early_terminate, recorded_runs, recorded_metrics, metric, goal, goi
 
 def going_on_of(trials, directory):
     """(epochs, EpochRecords) of each of `trials` that has a checkpoint in its folder of
-    `directory`: where an earlier run of the sweep left the trials it was training."""
+    `directory` that it will go on from: where an earlier run of the sweep left it."""
     going_on = []
     for trial in trials:
         checkpoint = read_checkpoint(Path(directory) / trial.run_id / CHECKPOINT_FILE,
                                      trial.run_id)
-        if checkpoint is not None:
+        if checkpoint is not None and checkpoint_fits(checkpoint, trial):
             going_on.append((trial.epochs, checkpoint.records))
     return going_on
 

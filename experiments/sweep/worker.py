@@ -114,18 +114,20 @@ def run_group(trials, settings=WorkerSettings(), progress=None, rungs=(), starts
                             peak_rss_mb()) for trial in trials]
 
 
-def _fits(checkpoint, trial):
+def checkpoint_fits(checkpoint, trial):
     """Whether a checkpoint read from a trial's folder is one this trial can go on from: its
     networks of the trial's shape and settings, its member state whole, with the trial's
     settings and short of its end. One that is not (edited by hand, say) is ignored like an unreadable one:
     the trial starts again from its first epoch."""
     settings = {"activation": trial.activation, "cost": trial.cost, "init": trial.init}
+    shapes = [(n_out, n_in + 1) for n_in, n_out in zip(trial.layers, trial.layers[1:])]
     for network in (checkpoint.network, checkpoint.best_network):
-        if network is not None and (network.sizes != list(trial.layers) or network.lead
-                                    or network.dtype.name != trial.dtype
-                                    or network.settings != settings
-                                    or any(wb.shape != (n_out, n_in + 1) for wb, n_in, n_out
-                                           in zip(network.wb, trial.layers, trial.layers[1:]))):
+        if network is None:
+            continue
+        arrays = network.wb + (network.velocities or [])
+        if (network.sizes != list(trial.layers) or network.settings != settings
+                or [a.shape for a in arrays] != shapes * (1 + bool(network.velocities))
+                or any(a.dtype.name != trial.dtype for a in arrays)):
             return False
     try:
         member = Member.from_state(checkpoint.member_state)
@@ -168,7 +170,8 @@ class _GroupRun:
         folder = self._folder(trial)
         checkpoint = None if folder is None else read_checkpoint(folder / CHECKPOINT_FILE,
                                                                  trial.run_id)
-        return checkpoint if checkpoint is not None and _fits(checkpoint, trial) else None
+        fits = checkpoint is not None and checkpoint_fits(checkpoint, trial)
+        return checkpoint if fits else None
 
     def _folder(self, trial):
         if self.settings.results_dir is None or self.settings.checkpoint_seconds <= 0:
