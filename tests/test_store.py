@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import experiments.store.csv_files as csv_files
+import experiments.store.store as store_module
 from experiments import files
 from experiments.errors import ResultsError, WriteError
 from experiments.store.columns import (
@@ -267,6 +268,25 @@ def test_leftover_metrics_rows_are_dropped_when_the_sweep_finishes(tmp_path):
         record(store, "b")
         assert column(tmp_path / "metrics.csv", "run_id") == ["a", "a", "ghost", "b", "b"]
     assert column(tmp_path / "metrics.csv", "run_id") == ["a", "a", "b", "b"]
+
+
+def test_an_interrupt_after_the_runs_row_went_in_leaves_the_files_agreeing(tmp_path,
+                                                                           monkeypatch):
+    # Ctrl-C (a KeyboardInterrupt the sweep catches) after b's runs row was appended but
+    # before the store counted it: finish() must not keep b's runs row without its metrics
+    # (seen once in CI: a rerun then skipped b, whose metrics rows were gone)
+    with ResultsStore(tmp_path) as store:
+        record(store, "a")
+        real = store_module.text_row
+        monkeypatch.setattr(store_module, "text_row", lambda *args: (_ for _ in ()).throw(
+            KeyboardInterrupt()) if args[0]["run_id"] == "b" else real(*args))
+        with pytest.raises(KeyboardInterrupt):
+            record(store, "b")
+        monkeypatch.setattr(store_module, "text_row", real)
+        store.finish()
+        runs, metric_runs = column(tmp_path / "runs.csv", "run_id"), column(
+            tmp_path / "metrics.csv", "run_id")
+    assert runs == ["a"] and metric_runs == ["a", "a"]  # b not recorded: a rerun trains it
 
 
 # --- torn lines -------------------------------------------------------------------------

@@ -260,9 +260,12 @@ class ResultsStore:
         ordered = self._ordered([row for row in metrics if row["run_id"] in self._recorded])
         if ordered != metrics or not self._metrics_file.has_current_header():
             self._metrics_file.rewrite(ordered)
-        runs = list(self._recorded.values())
-        ordered = self._ordered(runs)
-        if ordered != runs or not self._runs_file.has_current_header():
+        ordered = self._ordered(list(self._recorded.values()))
+        # against the file, not the rows in memory: an interrupt between a record's runs row
+        # and its counting leaves a row there that has its metrics rows dropped just above
+        on_disk = [row["run_id"] for row in self._runs_file.rows()]
+        if on_disk != [row["run_id"] for row in ordered] or \
+                not self._runs_file.has_current_header():
             self._runs_file.rewrite(ordered)
         self._recorded = _by_run_id(ordered)
         self._unfinished = False
