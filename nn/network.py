@@ -435,9 +435,9 @@ def _side_by_side_agrees(m, n_in, n_out, members, dtype):
     BLAS keeps its number of threads (the sweep runs it with one)."""
     key = (m, n_in, n_out, members, np.dtype(dtype).str)
     if key not in _SIDE_BY_SIDE_AGREES:
-        rng = np.random.default_rng(0)
-        a = rng.random((m, n_in)).astype(dtype)  # (m, n_in), contiguous as the real ones
-        w = rng.standard_normal((members, n_out, n_in)).astype(dtype)
+        rng, dtype = np.random.default_rng(0), np.dtype(dtype)  # float32 or float64
+        a = rng.random((m, n_in), dtype=dtype)  # (m, n_in), contiguous as the real ones
+        w = rng.standard_normal((members, n_out, n_in), dtype=dtype)
         alone = a @ w.swapaxes(-1, -2)
         _SIDE_BY_SIDE_AGREES[key] = _side_by_side(a, w).tobytes() == alone.tobytes()
     return _SIDE_BY_SIDE_AGREES[key]
