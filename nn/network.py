@@ -397,8 +397,8 @@ class Network:
         return sum(total(w * w) for w in self.weights)
 
 
-# (m, n_in, n_out, K, dtype) -> whether BLAS gives every member's columns of the
-# side-by-side product the bits of the member's own product (_side_by_side_agrees)
+# (rows, weights' shape and strides, dtype) -> whether BLAS gives every member's columns
+# of the side-by-side product the bits of the member's own product (_side_by_side_agrees)
 _SIDE_BY_SIDE_AGREES = {}
 
 
@@ -414,8 +414,7 @@ def _shared_product(a, w):
     m, where its kernel for the last columns of a wide product sums in another order
     (tests/test_population.py has such shapes). So it is used only where it agrees.
     """
-    (m, n_in), (members, n_out) = a.shape, w.shape[:2]
-    if not (a.flags.c_contiguous and _side_by_side_agrees(m, n_in, n_out, members, a.dtype)):
+    if not (a.flags.c_contiguous and _side_by_side_agrees(len(a), w, a.dtype)):
         return a @ w.swapaxes(-1, -2)
     return _side_by_side(a, w)
 
@@ -428,16 +427,22 @@ def _side_by_side(a, w):
     return np.ascontiguousarray(together.swapaxes(0, 1))
 
 
-def _side_by_side_agrees(m, n_in, n_out, members, dtype):
-    """Whether _side_by_side gives each member's columns the bits of its own product at
-    this shape: found out once a process, on random numbers (which no NaN, infinity or
-    zero of real inputs can make agree by chance), and kept. The answer holds while the
-    BLAS keeps its number of threads (the sweep runs it with one)."""
-    key = (m, n_in, n_out, members, np.dtype(dtype).str)
+def _side_by_side_agrees(m, w, dtype):
+    """Whether _side_by_side gives each member's columns the bits of its own product for m
+    contiguous rows and weights laid out as w (K, n_out, n_in) (the network's are views of
+    [w | b], rows n_in + 1 apart): found out once a process, on random numbers laid out the
+    same (which no NaN, infinity or zero of real inputs can make agree by chance), and kept.
+    The answer holds while the BLAS keeps its number of threads (the sweep runs it with one).
+    """
+    dtype = np.dtype(dtype)  # float32 or float64
+    key = (m, w.shape, w.strides, dtype.str)
     if key not in _SIDE_BY_SIDE_AGREES:
-        rng, dtype = np.random.default_rng(0), np.dtype(dtype)  # float32 or float64
-        a = rng.random((m, n_in), dtype=dtype)  # (m, n_in), contiguous as the real ones
-        w = rng.standard_normal((members, n_out, n_in), dtype=dtype)
+        rng = np.random.default_rng(0)
+        a = rng.random((m, w.shape[-1]), dtype=dtype)  # (m, n_in), contiguous
+        span = sum((size - 1) * stride for size, stride in zip(w.shape, w.strides))
+        numbers = rng.standard_normal(span // dtype.itemsize + 1, dtype=dtype)
+        w = np.lib.stride_tricks.as_strided(numbers, w.shape, w.strides, writeable=False)
+        members, n_out, n_in = w.shape
         alone = (a @ w.swapaxes(-1, -2)).swapaxes(0, 1)  # (m, K, n_out) view
         together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)
         bits = f"u{dtype.itemsize}"  # compared as integers: every bit, NaN or not

@@ -279,29 +279,32 @@ def test_the_side_by_side_product_is_used_where_it_agrees_and_decided_once_a_sha
     decided, used = [], []
     monkeypatch.setattr(network_module, "_SIDE_BY_SIDE_AGREES", {})
     monkeypatch.setattr(network_module, "_side_by_side_agrees",
-                        lambda *shape: decided.append(shape) or agrees)
+                        lambda m, w, dtype: decided.append((m, w.shape, dtype)) or agrees)
     side_by_side = network_module._side_by_side
     monkeypatch.setattr(network_module, "_side_by_side",
                         lambda a, w: used.append(a.shape) or side_by_side(a, w))
     stack = Network.stack([Network(SIZES, seed) for seed in range(3)])
     X = problem(9)[0].astype(np.float32)
     stack.feedforward(X)
-    assert decided == [(9, 20, 8, 3, np.dtype(np.float32))] and used == [(9, 20)] * agrees
+    assert decided == [(9, (3, 8, 20), np.dtype(np.float32))] and used == [(9, 20)] * agrees
     stack.feedforward(X[:, ::2].repeat(2, axis=1).T.copy().T)  # not contiguous: each its own
     assert used == [(9, 20)] * agrees
 
 
-def test_whether_it_agrees_is_decided_on_random_numbers_once(monkeypatch):
+def test_whether_it_agrees_is_decided_on_random_numbers_laid_out_as_the_weights(monkeypatch):
     agrees = {}
     monkeypatch.setattr(network_module, "_SIDE_BY_SIDE_AGREES", agrees)
-    answer = network_module._side_by_side_agrees(6, 5, 4, 3, np.float64)
+    weights = Network.stack([Network([5, 4, 3], seed, "float64") for seed in range(3)]).weights[0]
+    assert weights.strides[-2] == 6 * 8  # a view of [w | b]: rows n_in + 1 apart
+    answer = network_module._side_by_side_agrees(6, weights, np.float64)
     rng = np.random.default_rng(0)
-    a, w = rng.random((6, 5)), rng.standard_normal((3, 4, 5))
+    a = rng.random((6, 5))
+    w = rng.standard_normal(3 * 4 * 6).reshape(3, 4, 6)[..., :-1]  # as the probe lays them
     assert answer == (network_module._side_by_side(a, w).tobytes() ==
                       (a @ w.swapaxes(-1, -2)).tobytes())
-    assert agrees == {(6, 5, 4, 3, "<f8"): answer}
-    agrees[6, 5, 4, 3, "<f8"] = "kept"
-    assert network_module._side_by_side_agrees(6, 5, 4, 3, np.float64) == "kept"
+    assert agrees == {(6, (3, 4, 5), weights.strides, "<f8"): answer}
+    agrees[6, (3, 4, 5), weights.strides, "<f8"] = "kept"
+    assert network_module._side_by_side_agrees(6, weights, np.float64) == "kept"
 
 
 
