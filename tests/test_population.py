@@ -299,7 +299,8 @@ def test_whether_it_agrees_is_decided_on_random_numbers_laid_out_as_the_weights(
     answer = network_module._side_by_side_agrees(6, weights, np.float64)
     rng = np.random.default_rng(0)
     a = rng.random((6, 5))
-    w = rng.standard_normal(3 * 4 * 6).reshape(3, 4, 6)[..., :-1]  # as the probe lays them
+    w = np.zeros((3, 4, 6))[..., :-1]  # as the probe lays them out: every member the same
+    w[...] = rng.standard_normal((4, 5))
     assert answer == (network_module._side_by_side(a, w).tobytes() ==
                       (a @ w.swapaxes(-1, -2)).tobytes())
     assert agrees == {(6, (3, 4, 5), weights.strides, "<f8"): answer}
