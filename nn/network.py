@@ -199,6 +199,11 @@ class Network:
         velocities = None if self.velocities is None else [v[members] for v in self.velocities]
         self._setup(self.sizes, wb, velocities=velocities, **self.settings)
 
+    def start_velocities(self):
+        """Give the network momentum's velocities, zero, if it has none yet."""
+        if self.velocities is None:
+            self.velocities = [np.zeros_like(wb) for wb in self._wb]
+
     def _velocity(self, l):
         return self.velocities[l] if self.velocities is not None else np.zeros_like(self._wb[l])
 
@@ -310,8 +315,8 @@ class Network:
                 w *= self._factor(1 - decay)  # w <- (1 - eta lmbda / n) w, biases untouched
                 wb += nabla
             return
-        if self.velocities is None:
-            self.velocities = [np.zeros_like(wb) for wb in self._wb]
+        if self.velocities is None:  # no call a step once they exist
+            self.start_velocities()
         for w, wb, v, nabla, buffer in zip(self.weights, self._wb, self.velocities, nablas,
                                            scratch):
             v *= self._factor(momentum)
@@ -422,9 +427,14 @@ def _shared_product(a, w):
 def _side_by_side(a, w):
     """The product of a (m, n_in) with the K weight matrices w (K, n_out, n_in) side by
     side, (m, n_in) @ (n_in, K n_out), as (K, m, n_out), contiguous (as if its own)."""
+    return np.ascontiguousarray(_columns_side_by_side(a, w).swapaxes(0, 1))
+
+
+def _columns_side_by_side(a, w):
+    """(m, n_in) @ (n_in, K n_out) with the K weight matrices w (K, n_out, n_in) side by
+    side, as it comes out: (m, K, n_out)."""
     (m, n_in), (members, n_out) = a.shape, w.shape[:2]
-    together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)
-    return np.ascontiguousarray(together.swapaxes(0, 1))
+    return (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)
 
 
 def _side_by_side_agrees(m, w, dtype):
@@ -447,7 +457,7 @@ def _side_by_side_agrees(m, w, dtype):
         # what is tested, whether a member's place among the columns changes its sums, is not
         w[...] = rng.standard_normal((n_out, n_in), dtype=dtype)
         own = a @ w[0].T  # (m, n_out)
-        together = (a @ w.reshape(-1, n_in).T).reshape(m, members, n_out)
+        together = _columns_side_by_side(a, w)  # (m, K, n_out)
         bits = f"u{dtype.itemsize}"  # compared as integers: every bit, NaN or not
         _SIDE_BY_SIDE_AGREES[key] = all(np.array_equal(together[:, k].view(bits), own.view(bits))
                                         for k in range(members))

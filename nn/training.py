@@ -248,8 +248,8 @@ class Trainer:
         # A diverging run overflows; it is told by the checks after the epoch, not by warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if m >= n:
-                cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
-                return cost_sum + network.update_mini_batch(X, Y, eta, lmbda, n, momentum)
+                return _no_costs(network) + network.update_mini_batch(X, Y, eta, lmbda, n,
+                                                                      momentum)
             # shuffle indices, not data: one permutation per member, (lead..., n)
             if not network.lead:
                 return self._epoch(network, members[0].rng.permutation(n), eta, lmbda,
@@ -264,9 +264,8 @@ class Trainer:
             # members that share an order lie along one axis of `lead`: their mini-batch
             # is read once and broadcast to them by matmul, not copied
             lead, shared_lead = leads
-            if network.velocities is None and (isinstance(momentum, np.ndarray) or momentum):
-                # made here, so that the reshaped network's steps update these
-                network.velocities = [np.zeros_like(wb) for wb in network.wb]
+            if isinstance(momentum, np.ndarray) or momentum:
+                network.start_velocities()  # here, for the reshaped network's steps to share
             grouped = network.reshaped(lead)  # anew each epoch: members may have left
             as_lead = [value.reshape(lead) if isinstance(value, np.ndarray) else value
                        for value in (eta, lmbda, momentum)]
@@ -282,8 +281,7 @@ class Trainer:
         """
         X, Y, n, m = self.X, self.Y, self.n, self.mini_batch_size
         update_mini_batch = network.update_mini_batch  # looked up once, not 5,000 times
-        # summed in float64; for one network a scalar: += on a 0-d array is a ufunc call
-        cost_sum = np.zeros(network.lead) if network.lead else np.float64(0.0)
+        cost_sum = _no_costs(network)
         for k in range(0, n, m):
             batch = orders[..., k:k + m]  # (..., m)
             # X.take(batch, axis=0) is X[batch], ~1.5 us faster per step: fancy indexing
@@ -364,6 +362,12 @@ def _broadcast_leads(which):
     if np.array_equal(which, np.tile(np.arange(distinct), repeats)):
         return (repeats, distinct), (1, distinct)
     return None
+
+
+def _no_costs(network):
+    """Zero summed costs, float64, of the leading shape: for one network a scalar (+= on a
+    0-d array is a ufunc call, once a step)."""
+    return np.zeros(network.lead) if network.lead else np.float64(0.0)
 
 
 def _per_member(values, lead):

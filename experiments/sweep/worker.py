@@ -117,8 +117,8 @@ def run_group(trials, settings=WorkerSettings(), progress=None, rungs=(), starts
 def checkpoint_fits(checkpoint, trial):
     """Whether a checkpoint read from a trial's folder is one this trial can go on from: its
     networks of the trial's shape and settings, its member state whole, with the trial's
-    settings and short of its end. One that is not (edited by hand, say) is ignored like an unreadable one:
-    the trial starts again from its first epoch."""
+    settings and short of its end. One that is not (edited by hand, say) is ignored like an
+    unreadable one: the trial starts again from its first epoch."""
     settings = {"activation": trial.activation, "cost": trial.cost, "init": trial.init}
     shapes = [(n_out, n_in + 1) for n_in, n_out in zip(trial.layers, trial.layers[1:])]
     for network in (checkpoint.network, checkpoint.best_network):
